@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { AppContext } from './appContext';
+import { bearerToken } from './http/adminAuth';
+import { registerProblemHandler } from './http/problemHandler';
+import { opsRoutes } from './api/ops';
+import { v1Routes } from './api/v1';
+
+export type App = FastifyInstance;
+
+/** Builds the HTTP app around an already-started context. Never listens: see main.ts. */
+export async function buildApp(
+  ctx: AppContext,
+  opts: { logger?: FastifyServerOptions['logger'] } = {},
+): Promise<App> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    bodyLimit: 2 * 1024 * 1024,
+    // Envelopes carry up to 1000 recipients; keep JSON parsing safe against prototype poisoning.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerProblemHandler(app, { prefix: '/v1/', allows: (req) => ctx.isAdmin(bearerToken(req)) });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Herald',
+        version: '1',
+        description:
+          'Message center: templates, channel accounts, messages, deliveries, inbox, dead letters.',
+      },
+      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+      security: [{ adminToken: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(opsRoutes, { ctx });
+  await app.register(v1Routes, { ctx, prefix: '/v1' });
+  for (const extra of ctx.extraRoutes ?? []) await app.register(extra, { ctx });
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,63 @@
+import pino from 'pino';
+import { ConfigError, loadConfig, type Config } from '../config/loadConfig';
+import { resolveLocalSecrets } from '../config/localSecrets';
+import { openDatabase } from '../db/database';
+import { migrateDatabase } from '../db/migrateDatabase';
+import { signUserToken } from '../auth/userToken';
+
+const USAGE = `usage: herald <command>
+
+  start                 start the roles in HERALD_ROLES (default: api, consumer, gateway)
+  migrate               apply pending database migrations and exit
+  token <userId> [ttl]  print a user token for the WebSocket gateway (ttl in seconds, default 3600)
+`;
+
+type Command = (config: Config, args: string[]) => Promise<void>;
+
+const commands: Record<string, Command> = {
+  async start(config) {
+    const { startServer } = await import('../server');
+    await startServer(config);
+  },
+  async migrate(config) {
+    const db = await openDatabase({ url: config.DATABASE_URL, poolSize: 1, homeDir: config.homeDir });
+    try {
+      const applied = await migrateDatabase(db);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database schema is up to date');
+    } finally {
+      await db.close();
+    }
+  },
+  async token(config, [userId, ttl]) {
+    if (!userId) throw new UsageError('token needs a user id');
+    const seconds = ttl === undefined ? 3600 : Number(ttl);
+    if (!Number.isInteger(seconds) || seconds <= 0)
+      throw new UsageError('ttl must be a positive number of seconds');
+    console.log(signUserToken(resolveLocalSecrets(config).jwtSecret, userId, seconds));
+  },
+};
+
+class UsageError extends Error {}
+
+export async function runCli(argv: string[]): Promise<void> {
+  const [name, ...args] = argv;
+  const command = name ? commands[name] : undefined;
+  if (!command) {
+    process.stderr.write(USAGE);
+    process.exitCode = name && name !== 'help' && name !== '--help' ? 2 : 0;
+    return;
+  }
+  try {
+    await command(loadConfig(), args);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    pino().fatal({ err }, `herald ${name} failed`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) void runCli(process.argv.slice(2));

@@ -1,0 +1,29 @@
+import path from 'node:path';
+import { envSchema, type Env } from './envSchema';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Herald's configuration is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Config = Env & { homeDir: string };
+
+/** Parses the environment once; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, so `FOO=` in a .env file falls back to the default.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = i.path.join('.') || '(environment)';
+        const value = present[name];
+        const isMissing = value === undefined;
+        return `${name}: ${i.message}${isMissing ? ' (missing)' : ''}`;
+      }),
+    );
+  }
+  return { ...parsed.data, homeDir: path.resolve(parsed.data.HERALD_HOME) };
+}

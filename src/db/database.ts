@@ -1,0 +1,31 @@
+import path from 'node:path';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import type { PrismaClient } from '../generated/prisma/client';
+import type { TransactionalSqlClient } from './sqlClient';
+
+export interface Database {
+  kind: 'postgres' | 'pglite';
+  /** The PostgreSQL schema Herald's tables live in (`?schema=` of DATABASE_URL). */
+  schema: string;
+  /** Prisma for the admin side (templates, accounts, lists). */
+  prisma: PrismaClient;
+  /** Raw SQL on the same database for the batched hot path. */
+  sql: TransactionalSqlClient;
+  /** A fresh adapter factory for the schema engine, which manages its own connection. */
+  migrationAdapter(): SqlMigrationAwareDriverAdapterFactory;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(opts: {
+  url?: string;
+  poolSize: number;
+  homeDir: string;
+}): Promise<Database> {
+  if (opts.url) {
+    const { createPostgresDatabase } = await import('./postgresDatabase');
+    return createPostgresDatabase(opts.url, opts.poolSize);
+  }
+  const { createPgliteDatabase } = await import('./pgliteDatabase');
+  return createPgliteDatabase(path.join(opts.homeDir, 'data'));
+}

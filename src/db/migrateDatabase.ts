@@ -1,0 +1,10 @@
+import type { Database } from './database';
+import { applyMigrations } from './migrations';
+
+/** Creates the configured schema if needed and applies pending migrations; returns their names. */
+export async function migrateDatabase(db: Database): Promise<string[]> {
+  if (db.kind === 'postgres' && db.schema !== 'public') {
+    await db.sql.query(`CREATE SCHEMA IF NOT EXISTS "${db.schema}"`);
+  }
+  return applyMigrations(db.migrationAdapter());
+}

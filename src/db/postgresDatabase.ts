@@ -1,0 +1,67 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from '../generated/prisma/client';
+import type { Database } from './database';
+import type { SqlClient } from './sqlClient';
+
+/** Splits Prisma's `?schema=` parameter off the URL; pg does not understand it. */
+export function parseDatabaseUrl(url: string): { connectionString: string; schema: string } {
+  const u = new URL(url);
+  const schema = u.searchParams.get('schema') ?? 'public';
+  u.searchParams.delete('schema');
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema))
+    throw new Error(`DATABASE_URL: schema "${schema}" is not a plain identifier`);
+  return { connectionString: u.toString(), schema };
+}
+
+export function createPostgresDatabase(url: string, poolSize: number): Database {
+  const { connectionString, schema } = parseDatabaseUrl(url);
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSize,
+    options: `-c search_path="${schema}"`,
+    // A dead server must surface as an error, not an endless wait, so the consumer can hold its acks.
+    connectionTimeoutMillis: 5000,
+  });
+  // Without a listener an idle client's error (server restart) would crash the process.
+  pool.on('error', () => undefined);
+  const adapter = new PrismaPg(pool, { schema });
+  const prisma = new PrismaClient({ adapter });
+  const wrap = (c: pg.Pool | pg.PoolClient): SqlClient => ({
+    query: async <T>(text: string, params?: readonly unknown[]) => {
+      const r = await c.query(text, params as unknown[] | undefined);
+      return { rows: r.rows as T[] };
+    },
+  });
+  return {
+    kind: 'postgres',
+    schema,
+    prisma,
+    migrationAdapter: () =>
+      new PrismaPg({ connectionString, options: `-c search_path="${schema}"` }, { schema }),
+    sql: {
+      ...wrap(pool),
+      async transaction(fn) {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          const result = await fn(wrap(client));
+          await client.query('COMMIT');
+          return result;
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        } finally {
+          client.release();
+        }
+      },
+    },
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/** Errors with a stable `code` that clients can branch on; mapped to problem+json by src/http/problemHandler. */
+export class HeraldError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 500,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class NotFoundError extends HeraldError {
+  constructor(what: string, id: string) {
+    super('not_found', `${what} "${id}" does not exist`, 404);
+  }
+}
+
+export class ConflictError extends HeraldError {
+  constructor(code: string, message: string) {
+    super(code, message, 409);
+  }
+}
+
+export class ValidationError extends HeraldError {
+  constructor(code: string, message: string, details?: unknown) {
+    super(code, message, 422, details);
+  }
+}
+
+export class UnauthorizedError extends HeraldError {
+  constructor(message = 'a valid bearer token is required') {
+    super('unauthorized', message, 401);
+  }
+}
+
+export class ForbiddenError extends HeraldError {
+  constructor(message: string) {
+    super('forbidden', message, 403);
+  }
+}
