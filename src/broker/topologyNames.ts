@@ -1,0 +1,29 @@
+/** Names of Herald's exchanges and queues; a prefix lets tests and deployments share one broker. */
+export interface TopologyNames {
+  /** Topic exchange business services publish to (`notify.<template>`). */
+  exchange: string;
+  /** Quorum queue of envelopes to dispatch. */
+  dispatch: string;
+  /** Direct exchange the retry queues dead-letter back through to `dispatch`. */
+  retryExchange: string;
+  /** One queue per backoff step: `<prefix>herald.retry.<ms>`. */
+  retryQueue(delayMs: number): string;
+  /** Rejected envelopes, each with its reason. */
+  dead: string;
+  /** Fan-out exchange for in-site messages; every gateway binds its own exclusive queue. */
+  im: string;
+  /** Fan-out exchange for cache invalidation (template changes) across instances. */
+  events: string;
+}
+
+export function topologyNames(prefix = ''): TopologyNames {
+  return {
+    exchange: `${prefix}herald`,
+    dispatch: `${prefix}herald.dispatch`,
+    retryExchange: `${prefix}herald.retry`,
+    retryQueue: (ms) => `${prefix}herald.retry.${ms}`,
+    dead: `${prefix}herald.dead`,
+    im: `${prefix}herald.im`,
+    events: `${prefix}herald.events`,
+  };
+}

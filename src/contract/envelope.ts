@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+export const CHANNELS = ['mail', 'dingtalk', 'im'] as const;
+export const channelSchema = z.enum(CHANNELS);
+export type ChannelName = z.infer<typeof channelSchema>;
+
+const MAX_DATA_BYTES = 64 * 1024;
+
+export const recipientSchema = z
+  .object({
+    userId: z.string().min(1).max(128).optional(),
+    email: z.email().max(320).optional(),
+    name: z.string().max(200).optional(),
+    mobile: z
+      .string()
+      .regex(/^\+?[0-9 -]{5,20}$/, 'must be a phone number')
+      .optional(),
+    dingtalkUserId: z.string().min(1).max(128).optional(),
+    locale: z.string().min(2).max(35).optional(),
+  })
+  .strict()
+  .refine((r) => r.userId || r.email || r.mobile || r.dingtalkUserId, {
+    message: 'a recipient needs at least one address: userId, email, mobile or dingtalkUserId',
+  })
+  .meta({ id: 'Recipient' });
+export type Recipient = z.infer<typeof recipientSchema>;
+
+/** Envelope v1: the contract business services publish against (DESIGN.md). */
+export const envelopeSchema = z
+  .object({
+    id: z.string().min(1).max(128).describe('idempotency key: the same id published twice is one message'),
+    template: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[a-z0-9][a-z0-9_.-]*$/i, 'must be a template code'),
+    to: z.array(recipientSchema).min(1).max(1000),
+    data: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .refine((d) => Buffer.byteLength(JSON.stringify(d)) <= MAX_DATA_BYTES, {
+        message: `data must be at most ${MAX_DATA_BYTES} bytes of JSON`,
+      }),
+    channels: z.array(channelSchema).min(1).optional().describe("a subset of the template's channels"),
+    locale: z.string().min(2).max(35).optional(),
+    atAll: z.boolean().optional().describe('DingTalk: @ everyone in the group'),
+    meta: z.record(z.string(), z.unknown()).optional().describe('carried into logs, e.g. source and traceId'),
+  })
+  .strict()
+  .meta({ id: 'EnvelopeV1' });
+
+export type Envelope = z.infer<typeof envelopeSchema>;
+/** What a publisher passes in (data may be omitted). */
+export type EnvelopeInput = z.input<typeof envelopeSchema>;
+
+/** Routing key an envelope is published with on the `herald` exchange. */
+export const routingKeyFor = (template: string): string => `notify.${template}`;
