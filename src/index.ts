@@ -1,2 +1,6 @@
 // The package's public surface for business services: the envelope contract and the publisher SDK.
-export {};
+export { envelopeSchema, recipientSchema, routingKeyFor, CHANNELS } from './contract/envelope';
+export type { Envelope, EnvelopeInput, Recipient, ChannelName } from './contract/envelope';
+export { createHeraldPublisher, PublishError } from './sdk/publisher';
+export type { HeraldPublisher, HeraldPublisherOptions } from './sdk/publisher';
+export { signUserToken } from './auth/userToken';

@@ -4,9 +4,7 @@ export interface TopologyNames {
   exchange: string;
   /** Quorum queue of envelopes to dispatch. */
   dispatch: string;
-  /** Direct exchange the retry queues dead-letter back through to `dispatch`. */
-  retryExchange: string;
-  /** One queue per backoff step: `<prefix>herald.retry.<ms>`. */
+  /** One queue per backoff step, `<prefix>herald.retry.<ms>`, dead-lettering back to `dispatch`. */
   retryQueue(delayMs: number): string;
   /** Rejected envelopes, each with its reason. */
   dead: string;
@@ -20,7 +18,6 @@ export function topologyNames(prefix = ''): TopologyNames {
   return {
     exchange: `${prefix}herald`,
     dispatch: `${prefix}herald.dispatch`,
-    retryExchange: `${prefix}herald.retry`,
     retryQueue: (ms) => `${prefix}herald.retry.${ms}`,
     dead: `${prefix}herald.dead`,
     im: `${prefix}herald.im`,

@@ -1,0 +1,105 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../appContext';
+import { DELIVERY_STATUSES, deliveryView, pageQuery } from '../contract/deliveryViews';
+import { CHANNELS, routingKeyFor } from '../contract/envelope';
+import { ConflictError, HeraldError, NotFoundError } from '../errors';
+import { decodeCursor, encodeCursor } from '../http/cursor';
+import { problemSchema } from '../http/problemSchema';
+
+const filters = pageQuery.extend({
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  channel: z.enum(CHANNELS).optional(),
+  template: z.string().max(100).optional(),
+  userId: z.string().max(128).optional(),
+  email: z.string().max(320).optional(),
+  messageId: z.string().max(128).optional(),
+  from: z.iso.datetime({ offset: true }).optional().describe('created at or after (ISO 8601)'),
+  to: z.iso.datetime({ offset: true }).optional().describe('created before (ISO 8601)'),
+});
+
+export const deliveriesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const prisma = ctx.db.prisma;
+
+  app.get(
+    '/deliveries',
+    {
+      schema: {
+        tags: ['deliveries'],
+        summary: 'Deliveries, newest first, filtered',
+        querystring: filters,
+        response: {
+          200: z.object({ items: z.array(deliveryView), nextCursor: z.string().nullable() }),
+          400: problemSchema,
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+      const rows = await prisma.delivery.findMany({
+        where: {
+          status: q.status,
+          channel: q.channel,
+          templateCode: q.template,
+          userId: q.userId,
+          email: q.email,
+          messageId: q.messageId,
+          createdAt: {
+            ...(q.from ? { gte: new Date(q.from) } : {}),
+            ...(q.to ? { lt: new Date(q.to) } : {}),
+          },
+          ...(after
+            ? { OR: [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { lt: after.id } }] }
+            : {}),
+        },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: q.limit + 1,
+      });
+      const items = rows.slice(0, q.limit);
+      const last = items[items.length - 1];
+      return {
+        items,
+        nextCursor: rows.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+      };
+    },
+  );
+
+  app.post(
+    '/deliveries/:id/retry',
+    {
+      schema: {
+        tags: ['deliveries'],
+        summary: 'Send a failed delivery again',
+        params: z.object({ id: z.uuid() }),
+        response: { 202: deliveryView, 404: problemSchema, 409: problemSchema, 503: problemSchema },
+      },
+    },
+    async (req, reply) => {
+      const publisher = ctx.services.pipeline?.publisher;
+      if (!publisher)
+        throw new HeraldError('publisher_unavailable', 'this instance cannot publish messages', 503);
+      const d = await prisma.delivery.findUnique({ where: { id: req.params.id } });
+      if (!d) throw new NotFoundError('delivery', req.params.id);
+      if (d.status !== 'failed')
+        throw new ConflictError(
+          'not_failed',
+          `only a failed delivery can be retried; this one is ${d.status}`,
+        );
+      const m = await prisma.message.findUniqueOrThrow({ where: { id: d.messageId } });
+      if (!m.envelope) throw new ConflictError('no_envelope', 'the envelope of this message was not kept');
+      const updated = await prisma.$transaction(async (tx) => {
+        await tx.message.update({
+          where: { id: m.id },
+          data: { status: 'dispatched', updatedAt: new Date() },
+        });
+        return tx.delivery.update({
+          where: { id: d.id },
+          data: { status: 'queued', nextAttemptAt: null, reason: 'retry requested', updatedAt: new Date() },
+        });
+      });
+      await publisher.publish(routingKeyFor(d.templateCode), Buffer.from(JSON.stringify(m.envelope)), m.id);
+      return reply.status(202).send(updated);
+    },
+  );
+};

@@ -1,0 +1,198 @@
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { FastifyBaseLogger } from 'fastify';
+import type { BrokerConnection } from '../broker/brokerConnection';
+import type { TopologyNames } from '../broker/topologyNames';
+import { decodeEnvelope } from './decodeEnvelope';
+import type { DispatchResult } from './dispatchTypes';
+import type { PipelineMetrics } from './pipelineMetrics';
+import { queueDelayFor } from './retryPolicy';
+import { declareTopology } from './topology';
+import { retryWhileInfraDown } from './waitForInfra';
+
+export const MAX_ENVELOPE_BYTES = 1024 * 1024;
+
+export interface AmqpRunnerOptions {
+  broker: BrokerConnection;
+  names: TopologyNames;
+  prefetch: number;
+  retryQueueDelays: readonly number[];
+  deliveryLimit: number;
+  dispatch(input: unknown): Promise<DispatchResult>;
+  /** Records a dead-lettered envelope before it is acked off herald.dead. */
+  recordDeadLetter(d: DeadLetterInput): Promise<void>;
+  /** Rejected envelopes are recorded as messages before they are dead-lettered. */
+  log: FastifyBaseLogger;
+  metrics?: PipelineMetrics;
+}
+
+export interface DeadLetterInput {
+  messageId?: string;
+  routingKey?: string;
+  code: string;
+  reason: string;
+  payload: Buffer;
+}
+
+const header = (msg: ConsumeMessage, name: string): string | undefined => {
+  const v = msg.properties.headers?.[name];
+  return typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : undefined;
+};
+
+/**
+ * The RabbitMQ side of the consumer: prefetch, decode, dispatch, then (re)publish retries and dead
+ * letters on a confirm channel, and ack only once the outcome is durable in PostgreSQL and RabbitMQ.
+ */
+export function createAmqpRunner(opts: AmqpRunnerOptions) {
+  const { names, log } = opts;
+  let channel: ConfirmChannel | undefined;
+  let consumerTags: string[] = [];
+  let stopping = false;
+  const inFlight = new Set<Promise<void>>();
+
+  async function publishConfirmed(
+    ch: ConfirmChannel,
+    queue: string,
+    content: Buffer,
+    options: Parameters<ConfirmChannel['sendToQueue']>[2],
+  ) {
+    await new Promise<void>((resolve, reject) => {
+      ch.sendToQueue(queue, content, { persistent: true, ...options }, (err) =>
+        err ? reject(err) : resolve(),
+      );
+    });
+  }
+
+  async function deadLetter(
+    ch: ConfirmChannel,
+    msg: ConsumeMessage,
+    code: string,
+    reason: string,
+    messageId?: string,
+  ) {
+    opts.metrics?.deadLettered.inc({ code });
+    await publishConfirmed(ch, names.dead, msg.content, {
+      contentType: msg.properties.contentType,
+      messageId: messageId ?? msg.properties.messageId,
+      headers: {
+        'x-herald-code': code,
+        'x-herald-reason': reason.slice(0, 1000),
+        'x-herald-routing-key': msg.fields.routingKey,
+      },
+    });
+  }
+
+  async function handle(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+    const decoded = decodeEnvelope(msg.content, MAX_ENVELOPE_BYTES);
+    if (!decoded.ok) {
+      opts.metrics?.envelopes.inc({ outcome: 'rejected' });
+      await deadLetter(ch, msg, decoded.code, decoded.reason);
+      ch.ack(msg);
+      return;
+    }
+    const result = await retryWhileInfraDown(() => opts.dispatch(decoded.value), {
+      stopping: () => stopping,
+      onWait: (err, delayMs) =>
+        log.warn({ err: (err as Error).message, delayMs }, 'database unavailable; holding the envelope'),
+    });
+    if (result.kind === 'rejected') {
+      opts.metrics?.envelopes.inc({ outcome: 'rejected' });
+      await deadLetter(ch, msg, result.code, result.reason, result.messageId);
+    } else if (result.retryInMs !== undefined) {
+      opts.metrics?.envelopes.inc({ outcome: 'retry_scheduled' });
+      const queueDelay = queueDelayFor(result.retryInMs, opts.retryQueueDelays);
+      await publishConfirmed(ch, names.retryQueue(queueDelay), msg.content, {
+        contentType: 'application/json',
+        messageId: result.messageId,
+        expiration: String(Math.max(0, Math.min(result.retryInMs, queueDelay))),
+        headers: { 'x-herald-retry': true },
+      });
+    } else {
+      opts.metrics?.envelopes.inc({ outcome: result.status });
+    }
+    ch.ack(msg);
+  }
+
+  function onMessage(ch: ConfirmChannel, msg: ConsumeMessage | null) {
+    if (!msg) return; // consumer cancelled by the broker (queue deleted); recovery re-subscribes
+    const work = handle(ch, msg).catch((err: unknown) => {
+      if (stopping || ch !== channel) return; // left unacked: the broker redelivers it
+      log.error(
+        { err, routingKey: msg.fields.routingKey },
+        'dispatch failed; returning the envelope to the queue',
+      );
+      // reject (not nack) so the quorum queue counts it toward x-delivery-limit, then dead-letters it.
+      try {
+        ch.reject(msg, true);
+      } catch {
+        // channel already closed: the broker will redeliver
+      }
+    });
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  }
+
+  async function recordDead(ch: ConfirmChannel, msg: ConsumeMessage) {
+    const deaths = msg.properties.headers?.['x-death'] as
+      Array<{ reason?: string; queue?: string }> | undefined;
+    const brokerReason = deaths?.[0]?.reason;
+    await retryWhileInfraDown(
+      () =>
+        opts.recordDeadLetter({
+          messageId: msg.properties.messageId as string | undefined,
+          routingKey: header(msg, 'x-herald-routing-key') ?? msg.fields.routingKey,
+          code:
+            header(msg, 'x-herald-code') ??
+            (brokerReason === 'delivery_limit' ? 'delivery_limit' : `broker_${brokerReason ?? 'unknown'}`),
+          reason:
+            header(msg, 'x-herald-reason') ??
+            (brokerReason === 'delivery_limit'
+              ? `dispatch failed ${opts.deliveryLimit + 1} times; see the consumer's error log`
+              : `dead-lettered by RabbitMQ (${brokerReason ?? 'unknown reason'})`),
+          payload: msg.content,
+        }),
+      { stopping: () => stopping },
+    );
+    ch.ack(msg);
+  }
+
+  return {
+    async start() {
+      await opts.broker.onConnect(async (model) => {
+        const ch = await model.createConfirmChannel();
+        ch.on('error', (err: Error) => log.warn({ err: err.message }, 'consumer channel error'));
+        await declareTopology(ch, names, {
+          retryQueueDelays: opts.retryQueueDelays,
+          deliveryLimit: opts.deliveryLimit,
+        });
+        await ch.prefetch(opts.prefetch);
+        channel = ch;
+        if (stopping) return;
+        const dispatchConsumer = await ch.consume(names.dispatch, (msg) => onMessage(ch, msg));
+        const deadConsumer = await ch.consume(names.dead, (msg) => {
+          if (!msg) return;
+          const work = recordDead(ch, msg).catch((err: unknown) =>
+            log.error({ err }, 'could not record a dead letter'),
+          );
+          inFlight.add(work);
+          void work.finally(() => inFlight.delete(work));
+        });
+        consumerTags = [dispatchConsumer.consumerTag, deadConsumer.consumerTag];
+        log.info({ queue: names.dispatch, prefetch: opts.prefetch }, 'consumer: consuming');
+      });
+    },
+    /** Stops taking work, finishes what is in flight (acking it), then closes the channel. */
+    async stop() {
+      stopping = true;
+      const ch = channel;
+      if (ch) {
+        // No new deliveries arrive once the consumers are cancelled; in-flight ones still get their acks.
+        for (const tag of consumerTags) await ch.cancel(tag).catch(() => undefined);
+      }
+      await Promise.allSettled([...inFlight]);
+      await ch?.close().catch(() => undefined);
+    },
+    inFlightCount: () => inFlight.size,
+  };
+}
+
+export type AmqpRunner = ReturnType<typeof createAmqpRunner>;

@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import type { SqlClient, TransactionalSqlClient } from '../db/sqlClient';
+import type { ChannelName } from '../contract/envelope';
+import type { PlannedDelivery } from './planDeliveries';
+
+/**
+ * The hot-path writes of the pipeline (Message, Delivery, DeliveryAttempt) as batched SQL: a handful of
+ * statements per envelope whatever its number of recipients. Column names follow prisma/schema.prisma.
+ */
+
+export type DeliveryStatus =
+  'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'retrying' | 'failed' | 'skipped';
+export type MessageStatus = 'accepted' | 'rejected' | 'dispatched' | 'completed' | 'partially_failed';
+export const TERMINAL: ReadonlySet<DeliveryStatus> = new Set([
+  'sent',
+  'delivered',
+  'read',
+  'failed',
+  'skipped',
+]);
+
+export interface DeliveryRow {
+  id: string;
+  channel: ChannelName;
+  recipientIndex: number;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: Date | null;
+}
+
+export interface AttemptResult {
+  deliveryId: string;
+  /** Attempt number written to the log (the delivery's attempts count after this one). */
+  attempt: number;
+  /** Absent when nothing was tried (a skip decided at send time): no attempt row, only the delivery's state. */
+  outcome?: 'sent' | 'retryable' | 'permanent' | 'waiting';
+  providerId?: string;
+  errorCode?: string;
+  errorText?: string;
+  durationMs: number;
+  status: DeliveryStatus;
+  nextAttemptAt?: Date;
+  reason?: string;
+}
+
+export interface AcceptedMessage {
+  status: MessageStatus;
+  templateVersion: number | null;
+}
+
+/** Records the envelope; a known id keeps its row (idempotency), a previously rejected one is accepted again. */
+export async function acceptMessage(
+  sql: SqlClient,
+  m: {
+    id: string;
+    templateCode: string;
+    templateVersion: number;
+    source?: string;
+    traceId?: string;
+    recipientCount: number;
+    envelope: unknown;
+  },
+): Promise<AcceptedMessage> {
+  const { rows } = await sql.query<{ status: MessageStatus; templateVersion: number | null }>(
+    `INSERT INTO "Message" (id, "templateCode", "templateVersion", status, source, "traceId", "recipientCount", envelope, "createdAt", "updatedAt")
+     VALUES ($1, $2, $3, 'accepted', $4, $5, $6, $7, now(), now())
+     ON CONFLICT (id) DO UPDATE SET
+       status = CASE WHEN "Message".status = 'rejected' THEN 'accepted'::"MessageStatus" ELSE "Message".status END,
+       reason = CASE WHEN "Message".status = 'rejected' THEN NULL ELSE "Message".reason END,
+       "templateVersion" = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED."templateVersion" ELSE "Message"."templateVersion" END,
+       envelope = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED.envelope ELSE "Message".envelope END,
+       "updatedAt" = now()
+     RETURNING status, "templateVersion"`,
+    [
+      m.id,
+      m.templateCode,
+      m.templateVersion,
+      m.source ?? null,
+      m.traceId ?? null,
+      m.recipientCount,
+      JSON.stringify(m.envelope),
+    ],
+  );
+  return rows[0] as AcceptedMessage;
+}
+
+/** Marks a message rejected with its reason, unless an envelope with the same id was already accepted. */
+export async function rejectMessage(
+  sql: SqlClient,
+  m: { id: string; templateCode?: string; reason: string },
+): Promise<void> {
+  await sql.query(
+    `INSERT INTO "Message" (id, "templateCode", status, reason, "createdAt", "updatedAt")
+     VALUES ($1, $2, 'rejected', $3, now(), now())
+     ON CONFLICT (id) DO UPDATE SET reason = EXCLUDED.reason, "updatedAt" = now() WHERE "Message".status = 'rejected'`,
+    [m.id, m.templateCode ?? null, m.reason],
+  );
+}
+
+/** Inserts the planned deliveries (ignoring ones that exist) and returns every delivery of the message. */
+export async function ensureDeliveries(
+  sql: SqlClient,
+  messageId: string,
+  templateCode: string,
+  planned: readonly PlannedDelivery[],
+): Promise<DeliveryRow[]> {
+  if (planned.length) {
+    await sql.query(
+      `INSERT INTO "Delivery" (id, "messageId", channel, "recipientIndex", "userId", email, "templateCode", status, reason, "createdAt", "updatedAt")
+       SELECT u.id, $1, u.channel, u.idx, u.uid, u.email, $2, u.status, u.reason, now(), now()
+       FROM unnest($3::uuid[], $4::text[]::"Channel"[], $5::int[], $6::text[], $7::text[], $8::text[]::"DeliveryStatus"[], $9::text[])
+         AS u(id, channel, idx, uid, email, status, reason)
+       ON CONFLICT ("messageId", channel, "recipientIndex") DO NOTHING`,
+      [
+        messageId,
+        templateCode,
+        planned.map(() => randomUUID()),
+        planned.map((p) => p.channel),
+        planned.map((p) => p.recipientIndex),
+        planned.map((p) => p.userId ?? null),
+        planned.map((p) => p.email ?? null),
+        planned.map((p) => p.status),
+        planned.map((p) => p.reason ?? null),
+      ],
+    );
+  }
+  const { rows } = await sql.query<DeliveryRow>(
+    `SELECT id, channel, "recipientIndex", status, attempts, "nextAttemptAt" FROM "Delivery" WHERE "messageId" = $1`,
+    [messageId],
+  );
+  return rows;
+}
+
+/**
+ * Claims due deliveries for sending: `sending` is recorded before the send, with a lease in
+ * nextAttemptAt. Two consumers holding the same envelope (published twice) cannot both claim a
+ * delivery; one whose consumer died mid-send becomes claimable again when its lease runs out.
+ */
+export async function claimDue(sql: SqlClient, messageId: string, leaseMs: number): Promise<DeliveryRow[]> {
+  const { rows } = await sql.query<DeliveryRow>(
+    `UPDATE "Delivery" SET status = 'sending', "nextAttemptAt" = now() + make_interval(secs => $2::double precision / 1000),
+       "updatedAt" = now()
+     WHERE "messageId" = $1
+       AND (status IN ('queued', 'retrying') OR status = 'sending')
+       AND ("nextAttemptAt" IS NULL OR "nextAttemptAt" <= now() + interval '200 milliseconds')
+     RETURNING id, channel, "recipientIndex", status, attempts, "nextAttemptAt"`,
+    [messageId, leaseMs],
+  );
+  return rows;
+}
+
+/** Writes attempt rows, delivery states and the message status in one transaction. */
+export async function recordResults(
+  db: TransactionalSqlClient,
+  messageId: string,
+  results: readonly AttemptResult[],
+  messageStatus: MessageStatus,
+): Promise<void> {
+  const attempts = results.filter((r) => r.outcome !== undefined);
+  await db.transaction(async (tx) => {
+    if (attempts.length) {
+      await tx.query(
+        `INSERT INTO "DeliveryAttempt" ("deliveryId", attempt, outcome, "providerId", "errorCode", "errorText", "durationMs", "createdAt")
+         SELECT * , now() FROM unnest($1::uuid[], $2::int[], $3::text[]::"AttemptOutcome"[], $4::text[], $5::text[], $6::text[], $7::int[])`,
+        [
+          attempts.map((r) => r.deliveryId),
+          attempts.map((r) => r.attempt),
+          attempts.map((r) => r.outcome),
+          attempts.map((r) => r.providerId ?? null),
+          attempts.map((r) => r.errorCode ?? null),
+          attempts.map((r) => (r.errorText ? r.errorText.slice(0, 2000) : null)),
+          attempts.map((r) => Math.round(r.durationMs)),
+        ],
+      );
+    }
+    if (results.length) {
+      await tx.query(
+        `UPDATE "Delivery" d SET status = u.status, attempts = GREATEST(d.attempts, u.attempt), "nextAttemptAt" = u.next,
+           reason = u.reason, "updatedAt" = now()
+         FROM unnest($1::uuid[], $2::text[]::"DeliveryStatus"[], $3::int[], $4::timestamptz[], $5::text[]) AS u(id, status, attempt, next, reason)
+         WHERE d.id = u.id AND d.status NOT IN ('delivered', 'read')`,
+        [
+          results.map((r) => r.deliveryId),
+          results.map((r) => r.status),
+          results.map((r) => (r.outcome === 'waiting' ? r.attempt - 1 : r.attempt)),
+          results.map((r) => r.nextAttemptAt ?? null),
+          results.map((r) => r.reason ?? null),
+        ],
+      );
+    }
+    await tx.query(`UPDATE "Message" SET status = $2, "updatedAt" = now() WHERE id = $1`, [
+      messageId,
+      messageStatus,
+    ]);
+  });
+}
+
+/** completed when every delivery ended well, partially_failed when one failed, dispatched while any is pending. */
+export function messageStatusOf(statuses: readonly DeliveryStatus[]): MessageStatus {
+  if (statuses.some((s) => !TERMINAL.has(s))) return 'dispatched';
+  return statuses.some((s) => s === 'failed') ? 'partially_failed' : 'completed';
+}

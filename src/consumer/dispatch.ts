@@ -1,0 +1,136 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { z } from 'zod';
+import { envelopeSchema, type Envelope } from '../contract/envelope';
+import type { TransactionalSqlClient } from '../db/sqlClient';
+import {
+  acceptMessage,
+  claimDue,
+  ensureDeliveries,
+  messageStatusOf,
+  recordResults,
+  rejectMessage,
+  TERMINAL,
+} from './deliveryLog';
+import type { DispatchResult, ResolvedTemplate, TemplateResolver } from './dispatchTypes';
+import { planDeliveries, selectChannels } from './planDeliveries';
+import { sendDeliveries, type SendDeps } from './sendDeliveries';
+
+export interface DispatchDeps extends SendDeps {
+  sql: TransactionalSqlClient;
+  templates: TemplateResolver;
+  log: FastifyBaseLogger;
+  /** How long a claimed delivery stays reserved for the consumer sending it. */
+  sendLeaseMs: number;
+}
+
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 10)
+    .map((i) => `${i.path.length ? i.path.join('.') : 'envelope'}: ${i.message}`)
+    .join('; ');
+}
+
+const stringField = (input: unknown, key: string): string | undefined => {
+  const v = input && typeof input === 'object' ? (input as Record<string, unknown>)[key] : undefined;
+  return typeof v === 'string' && v.length > 0 && v.length <= 128 ? v : undefined;
+};
+
+/**
+ * The use-case: one envelope in, deliveries sent and logged. Knows nothing about AMQP; the runners
+ * (RabbitMQ or in-process) and the tests call it. Safe to call again with the same envelope: what was
+ * sent is not sent again, what is due is sent, what waits is reported in `retryInMs`.
+ */
+export async function dispatch(input: unknown, deps: DispatchDeps): Promise<DispatchResult> {
+  const parsed = envelopeSchema.safeParse(input);
+  if (!parsed.success) {
+    return reject(
+      deps,
+      stringField(input, 'id'),
+      stringField(input, 'template'),
+      'invalid_envelope',
+      describeIssues(parsed.error),
+    );
+  }
+  const env = parsed.data;
+  let template = await deps.templates.resolve(env.template);
+  if (!template)
+    return reject(deps, env.id, env.template, 'unknown_template', `no active template "${env.template}"`);
+  const selected = selectChannels(env, template.channels);
+  if ('unknown' in selected) {
+    return reject(
+      deps,
+      env.id,
+      env.template,
+      'unknown_channel',
+      `template "${env.template}" has no ${selected.unknown.join(', ')} channel`,
+    );
+  }
+  const problems = template.checkData(env.data);
+  if (problems.length) return reject(deps, env.id, env.template, 'invalid_variables', problems.join('; '));
+
+  const accepted = await acceptMessage(deps.sql, {
+    id: env.id,
+    templateCode: env.template,
+    templateVersion: template.version,
+    source: stringField(env.meta, 'source'),
+    traceId: stringField(env.meta, 'traceId'),
+    recipientCount: env.to.length,
+    envelope: env,
+  });
+  // A redelivered or retried envelope keeps rendering with the version it started with.
+  if (accepted.templateVersion !== null && accepted.templateVersion !== template.version) {
+    template = (await deps.templates.resolve(env.template, accepted.templateVersion)) ?? template;
+  }
+  return sendDue(env, template, selected.channels, deps);
+}
+
+async function sendDue(
+  env: Envelope,
+  template: ResolvedTemplate,
+  channels: Parameters<typeof planDeliveries>[1],
+  deps: DispatchDeps,
+): Promise<DispatchResult> {
+  const all = await ensureDeliveries(deps.sql, env.id, env.template, planDeliveries(env, channels));
+  const claimed = all.some((d) => !TERMINAL.has(d.status))
+    ? await claimDue(deps.sql, env.id, deps.sendLeaseMs)
+    : [];
+  const results = claimed.length ? await sendDeliveries(env, template, claimed, deps) : [];
+
+  const byId = new Map(all.map((d) => [d.id, { status: d.status, next: d.nextAttemptAt?.getTime() }]));
+  for (const c of claimed) byId.set(c.id, { status: c.status, next: c.nextAttemptAt?.getTime() });
+  for (const r of results) byId.set(r.deliveryId, { status: r.status, next: r.nextAttemptAt?.getTime() });
+  const states = [...byId.values()];
+  const status = messageStatusOf(states.map((s) => s.status));
+  if (results.length || claimed.length) await recordResults(deps.sql, env.id, results, status);
+
+  const pending = states
+    .filter((s) => !TERMINAL.has(s.status))
+    .map((s) => (s.next ?? deps.now()) - deps.now());
+  const retryInMs = pending.length ? Math.max(0, Math.min(...pending)) : undefined;
+  return { kind: 'done', messageId: env.id, status, retryInMs };
+}
+
+async function reject(
+  deps: DispatchDeps,
+  messageId: string | undefined,
+  templateCode: string | undefined,
+  code: string,
+  reason: string,
+): Promise<DispatchResult> {
+  if (messageId) await rejectMessage(deps.sql, { id: messageId, templateCode, reason: `${code}: ${reason}` });
+  deps.log.warn({ messageId, code, reason }, 'envelope rejected');
+  return { kind: 'rejected', messageId, code, reason };
+}
+
+/** Retries a delivery from the stored envelope (the admin's "send again"); see src/api/deliveries.ts. */
+export async function redispatchStored(
+  messageId: string,
+  deps: DispatchDeps,
+): Promise<DispatchResult | undefined> {
+  const { rows } = await deps.sql.query<{ envelope: unknown }>(
+    `SELECT envelope FROM "Message" WHERE id = $1`,
+    [messageId],
+  );
+  const stored = rows[0]?.envelope;
+  return stored ? dispatch(stored, deps) : undefined;
+}

@@ -1,0 +1,45 @@
+import type { ConfirmChannel } from 'amqplib';
+import type { BrokerConnection } from '../broker/brokerConnection';
+import type { TopologyNames } from '../broker/topologyNames';
+
+/** Puts raw envelope bytes on the dispatch path: RabbitMQ's `herald` exchange, or the in-process queue. */
+export interface EnvelopePublisher {
+  publish(routingKey: string, content: Buffer, messageId?: string): Promise<void>;
+}
+
+/** Publishes on a confirm channel, resolving only once the broker has taken responsibility for the message. */
+export function createAmqpEnvelopePublisher(
+  broker: BrokerConnection,
+  names: TopologyNames,
+): EnvelopePublisher & { start(): Promise<void> } {
+  let channel: ConfirmChannel | undefined;
+  return {
+    async start() {
+      await broker.onConnect(async (model) => {
+        const ch = await model.createConfirmChannel();
+        ch.on('error', () => undefined);
+        ch.on('close', () => {
+          if (channel === ch) channel = undefined;
+        });
+        await ch.assertExchange(names.exchange, 'topic', { durable: true });
+        channel = ch;
+      });
+    },
+    async publish(routingKey, content, messageId) {
+      const ch = channel;
+      if (!ch) throw new Error('the broker is not connected');
+      await new Promise<void>((resolve, reject) => {
+        ch.publish(
+          names.exchange,
+          routingKey,
+          content,
+          { persistent: true, contentType: 'application/json', messageId },
+          (err) =>
+            err
+              ? reject(err instanceof Error ? err : new Error('the broker refused the message'))
+              : resolve(),
+        );
+      });
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import type { Database } from '../db/database';
+import { NotFoundError } from '../errors';
+import type { DeadLetterInput } from '../consumer/amqpRunner';
+import type { EnvelopePublisher } from '../consumer/envelopePublisher';
+import { decodeCursor, encodeCursor } from '../http/cursor';
+
+export interface DeadLetterView {
+  id: string;
+  messageId: string | null;
+  routingKey: string | null;
+  code: string;
+  reason: string;
+  /** The envelope as received: UTF-8 text when it decodes, else base64. */
+  payload: string;
+  payloadEncoding: 'utf8' | 'base64';
+  createdAt: Date;
+  replayedAt: Date | null;
+}
+
+interface Row {
+  id: string;
+  messageId: string | null;
+  routingKey: string | null;
+  code: string;
+  reason: string;
+  payload: Uint8Array;
+  createdAt: Date;
+  replayedAt: Date | null;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function view(r: Row): DeadLetterView {
+  const bytes = Buffer.from(r.payload);
+  let payload: string;
+  let payloadEncoding: 'utf8' | 'base64' = 'utf8';
+  try {
+    payload = utf8.decode(bytes);
+  } catch {
+    payload = bytes.toString('base64');
+    payloadEncoding = 'base64';
+  }
+  const { payload: _bytes, ...rest } = r;
+  return { ...rest, payload, payloadEncoding };
+}
+
+/** Rejected envelopes as records: listed with their reason, replayed to the exchange, or purged. */
+export function createDeadLetterStore(db: Database, publisher: () => EnvelopePublisher | undefined) {
+  const prisma = db.prisma;
+  return {
+    async record(d: DeadLetterInput): Promise<void> {
+      await prisma.deadLetter.create({
+        data: {
+          messageId: d.messageId,
+          routingKey: d.routingKey,
+          code: d.code,
+          reason: d.reason,
+          payload: new Uint8Array(d.payload),
+        },
+      });
+    },
+    async list(q: { limit: number; cursor?: string; code?: string; messageId?: string }) {
+      const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+      const rows = await prisma.deadLetter.findMany({
+        where: {
+          ...(q.code ? { code: q.code } : {}),
+          ...(q.messageId ? { messageId: q.messageId } : {}),
+          ...(after
+            ? { OR: [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { lt: after.id } }] }
+            : {}),
+        },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: q.limit + 1,
+      });
+      const page = rows.slice(0, q.limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map(view),
+        nextCursor: rows.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+      };
+    },
+    async get(id: string): Promise<DeadLetterView> {
+      const row = await prisma.deadLetter.findUnique({ where: { id } });
+      if (!row) throw new NotFoundError('dead letter', id);
+      return view(row);
+    },
+    /** Publishes the envelope again exactly as received; the row stays, marked replayed. */
+    async replay(id: string): Promise<DeadLetterView> {
+      const row = await prisma.deadLetter.findUnique({ where: { id } });
+      if (!row) throw new NotFoundError('dead letter', id);
+      const pub = publisher();
+      if (!pub) throw new Error('no publisher is running');
+      await pub.publish(
+        row.routingKey ?? 'notify.replay',
+        Buffer.from(row.payload),
+        row.messageId ?? undefined,
+      );
+      return view(await prisma.deadLetter.update({ where: { id }, data: { replayedAt: new Date() } }));
+    },
+    async remove(id: string): Promise<void> {
+      const { count } = await prisma.deadLetter.deleteMany({ where: { id } });
+      if (!count) throw new NotFoundError('dead letter', id);
+    },
+    async purge(): Promise<number> {
+      return (await prisma.deadLetter.deleteMany({})).count;
+    },
+  };
+}
+
+export type DeadLetterStore = ReturnType<typeof createDeadLetterStore>;

@@ -1,0 +1,103 @@
+import amqplib, { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
+import { envelopeSchema, routingKeyFor, type Envelope, type EnvelopeInput } from '../contract/envelope';
+import { topologyNames } from '../broker/topologyNames';
+
+export interface HeraldPublisherOptions {
+  /** amqp://user:pass@host:5672/vhost */
+  url: string;
+  /** The HERALD_QUEUE_PREFIX of the Herald deployment, if it has one. */
+  prefix?: string;
+  /** How long a publish waits for the broker's confirm before it fails. Default 10 s. */
+  confirmTimeoutMs?: number;
+}
+
+export class PublishError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'invalid_envelope' | 'broker_unavailable' | 'not_confirmed',
+  ) {
+    super(message);
+    this.name = 'PublishError';
+  }
+}
+
+export interface HeraldPublisher {
+  /**
+   * Validates the envelope against the v1 schema and publishes it persistently; resolves once RabbitMQ
+   * has confirmed it, rejects with a PublishError otherwise. Safe to retry: the id is the idempotency key.
+   */
+  publish(envelope: EnvelopeInput): Promise<{ id: string }>;
+  close(): Promise<void>;
+}
+
+/** The publisher business services use: `const herald = await createHeraldPublisher({ url }); await herald.publish({...})`. */
+export async function createHeraldPublisher(opts: HeraldPublisherOptions): Promise<HeraldPublisher> {
+  const names = topologyNames(opts.prefix);
+  let channel: ConfirmChannel | undefined;
+  const connection: RecoveringChannelModel = await amqplib.connect(opts.url, {
+    recovery: {
+      initialMaxRetries: 3,
+      maxRetries: Infinity,
+      maxDelay: 5000,
+      async setup(model: ChannelModel) {
+        const ch = await model.createConfirmChannel();
+        ch.on('error', () => undefined);
+        ch.on('close', () => {
+          if (channel === ch) channel = undefined;
+        });
+        await ch.assertExchange(names.exchange, 'topic', { durable: true });
+        channel = ch;
+      },
+    },
+  });
+  connection.on('error', () => undefined);
+
+  return {
+    async publish(input) {
+      const parsed = envelopeSchema.safeParse(input);
+      if (!parsed.success) {
+        const detail = parsed.error.issues
+          .map((i) => `${i.path.join('.') || 'envelope'}: ${i.message}`)
+          .join('; ');
+        throw new PublishError(`envelope is not valid: ${detail}`, 'invalid_envelope');
+      }
+      const envelope: Envelope = parsed.data;
+      const ch = channel;
+      if (!ch)
+        throw new PublishError(
+          'RabbitMQ is not reachable right now; the envelope was not published',
+          'broker_unavailable',
+        );
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(
+              new PublishError(
+                'RabbitMQ did not confirm the envelope in time; publish it again',
+                'not_confirmed',
+              ),
+            ),
+          opts.confirmTimeoutMs ?? 10_000,
+        );
+        ch.publish(
+          names.exchange,
+          routingKeyFor(envelope.template),
+          Buffer.from(JSON.stringify(envelope)),
+          { persistent: true, contentType: 'application/json', messageId: envelope.id },
+          (err) => {
+            clearTimeout(timer);
+            if (err)
+              reject(
+                new PublishError('RabbitMQ did not confirm the envelope; publish it again', 'not_confirmed'),
+              );
+            else resolve();
+          },
+        );
+      });
+      return { id: envelope.id };
+    },
+    async close() {
+      await connection.close();
+    },
+  };
+}
