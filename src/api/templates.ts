@@ -1,0 +1,146 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../appContext';
+import {
+  createTemplateSchema,
+  previewRequestSchema,
+  previewResponseSchema,
+  templateCodeSchema,
+  templateListQuerySchema,
+  templateListSchema,
+  templateSchema,
+  templateVersionSchema,
+  updateTemplateSchema,
+} from '../contract/template';
+
+const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string(),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+    errors: z.unknown().optional(),
+  })
+  .describe('application/problem+json (RFC 9457)');
+
+const codeParams = z.object({ code: templateCodeSchema });
+const versionParams = codeParams.extend({ version: z.coerce.number().int().min(1) });
+const versionQuery = z.object({
+  version: z.coerce.number().int().min(1).optional().describe('a past version; the current one by default'),
+});
+const tags = ['templates'];
+
+/** Admin routes for templates; /v1's scope has already checked the admin token. */
+export const templateRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const templates = ctx.services.templates;
+
+  app.post(
+    '/templates',
+    {
+      schema: {
+        tags,
+        summary: 'Create a template (version 1)',
+        body: createTemplateSchema,
+        response: { 201: templateSchema, 409: problemSchema, 422: problemSchema },
+      },
+    },
+    async (req, reply) => reply.status(201).send(await templates.create(req.body)),
+  );
+
+  app.get(
+    '/templates',
+    {
+      schema: {
+        tags,
+        summary: 'List templates, newest first',
+        querystring: templateListQuerySchema,
+        response: { 200: templateListSchema, 400: problemSchema },
+      },
+    },
+    async (req) => templates.list(req.query),
+  );
+
+  app.get(
+    '/templates/:code',
+    {
+      schema: {
+        tags,
+        summary: 'A template with its current version (or ?version=N)',
+        params: codeParams,
+        querystring: versionQuery,
+        response: { 200: templateSchema, 404: problemSchema },
+      },
+    },
+    async (req) => templates.get(req.params.code, req.query.version),
+  );
+
+  app.put(
+    '/templates/:code',
+    {
+      schema: {
+        tags,
+        summary: 'Write a new version and make it current; restores an archived template',
+        params: codeParams,
+        body: updateTemplateSchema,
+        response: { 200: templateSchema, 404: problemSchema, 422: problemSchema },
+      },
+    },
+    async (req) => templates.update(req.params.code, req.body),
+  );
+
+  app.delete(
+    '/templates/:code',
+    {
+      schema: {
+        tags,
+        summary: 'Archive a template: dispatch stops using it, its versions stay readable',
+        params: codeParams,
+        response: { 200: templateSchema, 404: problemSchema },
+      },
+    },
+    async (req) => templates.archive(req.params.code),
+  );
+
+  app.get(
+    '/templates/:code/versions',
+    {
+      schema: {
+        tags,
+        summary: 'Every version, newest first',
+        params: codeParams,
+        response: { 200: z.object({ items: z.array(templateVersionSchema) }), 404: problemSchema },
+      },
+    },
+    async (req) => ({ items: await templates.versions(req.params.code) }),
+  );
+
+  app.get(
+    '/templates/:code/versions/:version',
+    {
+      schema: {
+        tags,
+        summary: 'A template with the content of one version',
+        params: versionParams,
+        response: { 200: templateSchema, 404: problemSchema },
+      },
+    },
+    async (req) => templates.get(req.params.code, req.params.version),
+  );
+
+  app.post(
+    '/templates/:code/preview',
+    {
+      schema: {
+        tags,
+        summary: 'Render every channel with sample data, or name each variable that does not fit',
+        params: codeParams,
+        querystring: versionQuery,
+        body: previewRequestSchema,
+        response: { 200: previewResponseSchema, 404: problemSchema, 422: problemSchema },
+      },
+    },
+    async (req) => templates.preview(req.params.code, req.body, req.query.version),
+  );
+};

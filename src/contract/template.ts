@@ -1,0 +1,233 @@
+import { z } from 'zod';
+import { CHANNELS, recipientSchema } from './envelope';
+
+export const TEMPLATE_CODE_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/i;
+export const templateCodeSchema = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(TEMPLATE_CODE_PATTERN, 'must start with a letter or digit, then letters, digits, _ . -');
+
+export const VARIABLE_TYPES = ['string', 'number', 'boolean', 'date', 'object', 'array'] as const;
+export const variableTypeSchema = z.enum(VARIABLE_TYPES);
+export type VariableType = z.infer<typeof variableTypeSchema>;
+
+/** `name` is required, `name?` optional; the name must be usable as a Liquid variable. */
+export const variablesSchema = z
+  .record(
+    z
+      .string()
+      .max(100)
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*\??$/, 'a variable name is letters, digits and _, with ? if optional'),
+    variableTypeSchema,
+  )
+  .meta({ id: 'TemplateVariables' });
+export type TemplateVariables = z.infer<typeof variablesSchema>;
+
+const accountName = z.string().min(1).max(100).describe('channel account name; default account when omitted');
+const short = z.string().max(1000);
+const long = z.string().max(100_000);
+
+export const mailPartSchema = z
+  .object({
+    account: accountName.optional(),
+    subject: short.min(1),
+    html: long.min(1),
+    text: long.optional(),
+  })
+  .strict();
+export const dingtalkPartSchema = z
+  .object({
+    account: accountName.optional(),
+    msgtype: z.enum(['text', 'markdown', 'actionCard', 'link']),
+    title: short.optional(),
+    text: z.string().min(1).max(20_000),
+    url: z.string().max(2000).optional(),
+    picUrl: z.string().max(2000).optional(),
+    btnTitle: short.optional(),
+  })
+  .strict();
+export const imPartSchema = z
+  .object({
+    title: short.min(1),
+    body: z.string().min(1).max(20_000),
+    url: z.string().max(2000).optional(),
+    category: z.string().max(100).optional(),
+    data: z.record(z.string(), z.unknown()).optional().describe('top-level string values are rendered too'),
+  })
+  .strict();
+
+export const templateChannelsSchema = z
+  .object({
+    mail: mailPartSchema.optional(),
+    dingtalk: dingtalkPartSchema.optional(),
+    im: imPartSchema.optional(),
+  })
+  .strict()
+  .refine((c) => CHANNELS.some((ch) => c[ch] !== undefined), {
+    message: 'a template needs at least one channel',
+  })
+  .meta({ id: 'TemplateChannels' });
+export type TemplateChannels = z.infer<typeof templateChannelsSchema>;
+
+export const localeOverrideSchema = z
+  .object({
+    mail: mailPartSchema.partial().strict().optional(),
+    dingtalk: dingtalkPartSchema.partial().strict().optional(),
+    im: imPartSchema.partial().strict().optional(),
+  })
+  .strict();
+export const localeTagSchema = z
+  .string()
+  .min(2)
+  .max(35)
+  .regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, 'must be a BCP 47 language tag like "en" or "zh-CN"');
+export const templateLocalesSchema = z
+  .record(localeTagSchema, localeOverrideSchema)
+  .meta({ id: 'TemplateLocales' })
+  .describe('per-locale overrides, merged field by field over the base channel parts');
+export type TemplateLocales = z.infer<typeof templateLocalesSchema>;
+
+const templateContentShape = {
+  name: z.string().min(1).max(200),
+  description: z.string().max(2000).optional(),
+  variables: variablesSchema.default({}),
+  channels: templateChannelsSchema,
+  locales: templateLocalesSchema.default({}),
+};
+
+function localesOverrideKnownChannels(
+  t: { channels: TemplateChannels; locales: TemplateLocales },
+  ctx: z.RefinementCtx,
+): void {
+  for (const [locale, override] of Object.entries(t.locales)) {
+    for (const ch of CHANNELS) {
+      if (override[ch] && !t.channels[ch])
+        ctx.addIssue({
+          code: 'custom',
+          path: ['locales', locale, ch],
+          message: `locale "${locale}" overrides channel ${ch}, which the template does not define`,
+        });
+    }
+  }
+}
+
+export const createTemplateSchema = z
+  .object({ code: templateCodeSchema, ...templateContentShape })
+  .superRefine(localesOverrideKnownChannels)
+  .meta({ id: 'TemplateCreate' });
+export type CreateTemplateInput = z.infer<typeof createTemplateSchema>;
+
+/** PUT body: the same content; `code` may be repeated but must match the path. */
+export const updateTemplateSchema = z
+  .object({ code: templateCodeSchema.optional(), ...templateContentShape })
+  .superRefine(localesOverrideKnownChannels)
+  .meta({ id: 'TemplateUpdate' });
+export type UpdateTemplateInput = z.infer<typeof updateTemplateSchema>;
+
+export const templateStatusSchema = z.enum(['active', 'archived']);
+export type TemplateStatus = z.infer<typeof templateStatusSchema>;
+
+export const templateVersionSchema = z
+  .object({
+    version: z.number().int(),
+    name: z.string(),
+    variables: variablesSchema,
+    channels: templateChannelsSchema,
+    locales: templateLocalesSchema,
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'TemplateVersion' });
+export type TemplateVersionView = z.infer<typeof templateVersionSchema>;
+
+/** A template with the content of one version (the current one unless asked otherwise). */
+export const templateSchema = z
+  .object({
+    id: z.uuid(),
+    code: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    status: templateStatusSchema,
+    currentVersion: z.number().int(),
+    version: z.number().int().describe('the version whose content is shown'),
+    variables: variablesSchema,
+    channels: templateChannelsSchema,
+    locales: templateLocalesSchema,
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Template' });
+export type TemplateView = z.infer<typeof templateSchema>;
+
+export const templateSummarySchema = templateSchema
+  .pick({ id: true, code: true, name: true, description: true, status: true, currentVersion: true })
+  .extend({ channels: z.array(z.enum(CHANNELS)), createdAt: z.iso.datetime(), updatedAt: z.iso.datetime() })
+  .meta({ id: 'TemplateSummary' });
+export type TemplateSummary = z.infer<typeof templateSummarySchema>;
+
+export const templateListSchema = z
+  .object({ items: z.array(templateSummarySchema), nextCursor: z.string().nullable() })
+  .meta({ id: 'TemplateList' });
+export type TemplateList = z.infer<typeof templateListSchema>;
+
+export const templateListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(500).optional().describe('nextCursor of the previous page'),
+  status: templateStatusSchema.optional(),
+  channel: z.enum(CHANNELS).optional(),
+});
+export type TemplateListQuery = z.infer<typeof templateListQuerySchema>;
+
+export const previewRequestSchema = z
+  .object({
+    data: z.record(z.string(), z.unknown()).default({}),
+    locale: localeTagSchema.optional(),
+    recipient: recipientSchema
+      .optional()
+      .describe('a sample recipient; its fields are available to the template'),
+  })
+  .meta({ id: 'PreviewRequest' });
+export type PreviewRequest = z.infer<typeof previewRequestSchema>;
+
+export const renderedPartsSchema = z
+  .object({
+    mail: z
+      .object({
+        account: z.string().optional(),
+        subject: z.string(),
+        html: z.string(),
+        text: z.string().optional(),
+      })
+      .optional(),
+    dingtalk: z
+      .object({
+        account: z.string().optional(),
+        msgtype: z.enum(['text', 'markdown', 'actionCard', 'link']),
+        title: z.string().optional(),
+        text: z.string(),
+        url: z.string().optional(),
+        picUrl: z.string().optional(),
+        btnTitle: z.string().optional(),
+      })
+      .optional(),
+    im: z
+      .object({
+        title: z.string(),
+        body: z.string(),
+        url: z.string().optional(),
+        category: z.string().optional(),
+        data: z.record(z.string(), z.unknown()).optional(),
+      })
+      .optional(),
+  })
+  .meta({ id: 'RenderedParts' });
+export type RenderedParts = z.infer<typeof renderedPartsSchema>;
+
+export const previewResponseSchema = z
+  .object({
+    version: z.number().int(),
+    locale: z.string().nullable().describe('the locale override used; null for the base parts'),
+    channels: renderedPartsSchema,
+  })
+  .meta({ id: 'TemplatePreview' });
+export type PreviewResponse = z.infer<typeof previewResponseSchema>;

@@ -1,0 +1,149 @@
+import { CHANNELS, type ChannelName, type Recipient } from '../contract/envelope';
+import type { RenderedParts, TemplateVariables } from '../contract/template';
+import { ValidationError } from '../errors';
+import {
+  createLiquidEngines,
+  DEFAULT_RENDER_LIMITS,
+  describeLiquidError,
+  type LiquidEngines,
+  type ParsedText,
+  type RenderLimits,
+} from './liquidEngine';
+import { parseVariableName } from './checkVariables';
+import type { StoredTemplateVersion } from './storedTemplateVersion';
+import { mergeLocale, resolveLocale, textFields } from './templateParts';
+
+export type { RenderedParts };
+
+export interface RenderInput {
+  data: Record<string, unknown>;
+  recipient?: Partial<Recipient>;
+  /** The message's default locale, used when the recipient has none. */
+  locale?: string;
+  /** Render only these channels (those the template lacks are ignored); all by default. */
+  channels?: readonly ChannelName[];
+}
+
+/** A text that failed to render (an undefined variable, a limit hit): permanent for that message. */
+export class TemplateRenderError extends ValidationError {
+  constructor(details: { channel: string; field: string; message: string; line?: number; column?: number }) {
+    const at = details.line === undefined ? '' : ` at line ${details.line}, column ${details.column}`;
+    super(
+      'template_render',
+      `${details.channel}.${details.field} failed to render${at}: ${details.message}`,
+      details,
+    );
+  }
+}
+
+interface CompiledField {
+  field: string;
+  parsed: ParsedText;
+  html: boolean;
+}
+interface CompiledChannel {
+  /** Non-text fields (account, msgtype, non-string data values), copied as they are. */
+  fixed: Record<string, unknown>;
+  fields: CompiledField[];
+}
+type CompiledVersion = Partial<Record<ChannelName, CompiledChannel>>;
+
+export interface TemplateRenderer {
+  /** Which locale override `render` would use for these inputs (undefined: the base parts). */
+  resolveLocale(
+    version: StoredTemplateVersion,
+    input: Pick<RenderInput, 'recipient' | 'locale'>,
+  ): string | undefined;
+  render(version: StoredTemplateVersion, input: RenderInput): Promise<RenderedParts>;
+}
+
+const RECIPIENT_FIELDS = ['name', 'email', 'userId', 'mobile', 'dingtalkUserId', 'locale'] as const;
+
+/**
+ * Parses each version × locale once (versions are immutable, so the version id is a safe key) and
+ * renders many. The cache is bounded; the least recently used entry goes first.
+ */
+export function createTemplateRenderer(
+  opts: { limits?: RenderLimits; cacheSize?: number; engines?: LiquidEngines } = {},
+): TemplateRenderer {
+  const engines = opts.engines ?? createLiquidEngines(opts.limits ?? DEFAULT_RENDER_LIMITS);
+  const cacheSize = opts.cacheSize ?? 1000;
+  const cache = new Map<string, CompiledVersion>();
+
+  function compile(version: StoredTemplateVersion, locale: string | undefined): CompiledVersion {
+    const key = `${version.id}\u0000${locale ?? ''}`;
+    const hit = cache.get(key);
+    if (hit) {
+      cache.delete(key);
+      cache.set(key, hit);
+      return hit;
+    }
+    const merged = mergeLocale(version.channels, version.locales, locale);
+    const compiled: CompiledVersion = {};
+    for (const channel of CHANNELS) {
+      const part = merged[channel] as Record<string, unknown> | undefined;
+      if (!part) continue;
+      const texts = textFields(channel, part);
+      const fixed: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(part))
+        if (k !== 'data' && !texts.some((t) => t.field === k)) fixed[k] = v;
+      if (channel === 'im' && part.data && typeof part.data === 'object') fixed.data = { ...part.data };
+      const fields = texts.map(({ field, source }) => {
+        const html = channel === 'mail' && field === 'html';
+        return { field, html, parsed: (html ? engines.html : engines.text).parse(source) };
+      });
+      compiled[channel] = { fixed, fields };
+    }
+    cache.set(key, compiled);
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
+    return compiled;
+  }
+
+  const pickLocale: TemplateRenderer['resolveLocale'] = (version, input) =>
+    resolveLocale(version.locales, [input.recipient?.locale, input.locale]);
+
+  return {
+    resolveLocale: pickLocale,
+    async render(version, input) {
+      const compiled = compile(version, pickLocale(version, input));
+      const scope = renderScope(version.variables, input.data, input.recipient);
+      const out: Record<string, Record<string, unknown>> = {};
+      for (const channel of input.channels ?? CHANNELS) {
+        const part = compiled[channel];
+        if (!part) continue;
+        const rendered: Record<string, unknown> = structuredClone(part.fixed);
+        for (const f of part.fields) {
+          let text: string;
+          try {
+            text = String(await (f.html ? engines.html : engines.text).render(f.parsed, scope));
+          } catch (err) {
+            throw new TemplateRenderError({ channel, field: f.field, ...describeLiquidError(err) });
+          }
+          if (f.field.startsWith('data.'))
+            (rendered.data as Record<string, unknown>)[f.field.slice(5)] = text;
+          else rendered[f.field] = text;
+        }
+        out[channel] = rendered;
+      }
+      return out as RenderedParts;
+    },
+  };
+}
+
+/**
+ * What a template sees: recipient fields, then `recipient` as an object, then the data (data wins on a
+ * clash). Recipient fields and optional variables that are absent are null, so strictVariables only
+ * trips on names the template has no business using.
+ */
+export function renderScope(
+  variables: TemplateVariables,
+  data: Record<string, unknown>,
+  recipient: Partial<Recipient> = {},
+): Record<string, unknown> {
+  const scope: Record<string, unknown> = {};
+  for (const field of RECIPIENT_FIELDS) scope[field] = recipient[field] ?? null;
+  scope.recipient = { ...scope };
+  for (const declared of Object.keys(variables)) scope[parseVariableName(declared).name] = null;
+  for (const [k, v] of Object.entries(data)) if (v !== undefined) scope[k] = v;
+  return scope;
+}
