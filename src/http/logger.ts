@@ -13,6 +13,10 @@ export const REDACT_PATHS = [
   'config.password',
   'config.secret',
   'config.webhook',
+  // Senders' jobs carry the decrypted account (see SmtpAccountConfig, RobotAccountConfig).
+  '*.account.password',
+  '*.account.secret',
+  '*.account.webhook',
 ];
 
 export function loggerOptions(level: string): FastifyServerOptions['logger'] {

@@ -1,0 +1,157 @@
+import type { PrismaClient } from '../generated/prisma/client';
+import type {
+  AccountListQuery,
+  AccountPage,
+  AccountView,
+  CreateAccountBody,
+  ReplaceAccountBody,
+} from '../contract/channelAccount';
+import { HeraldError, NotFoundError } from '../errors';
+import type { RobotAccountConfig, SmtpAccountConfig } from '../senders/types';
+import { splitSecrets, toApiType, toDbType, toRobotConfig, toSmtpConfig, toView } from './accountCodec';
+import { createAccountStore, type StoredAccount } from './accountStore';
+import { createSecretBox } from './secretBox';
+
+/**
+ * `local`: a write on this instance committed. `remote`: `invalidate()` was called, e.g. by a broadcast
+ * from another instance; whoever broadcasts should forward only `local` changes.
+ */
+export type AccountChangeOrigin = 'local' | 'remote';
+export type AccountChangeListener = (name: string, origin: AccountChangeOrigin) => void;
+
+export interface ChannelAccountService {
+  create(body: CreateAccountBody): Promise<AccountView>;
+  list(query: AccountListQuery): Promise<AccountPage>;
+  get(name: string): Promise<AccountView>;
+  replace(name: string, body: ReplaceAccountBody): Promise<AccountView>;
+  remove(name: string): Promise<void>;
+
+  /** By name; without one, the default SMTP account, else the only one, else undefined (the outbox). */
+  getSmtpAccount(name?: string): Promise<SmtpAccountConfig | undefined>;
+  getRobotAccount(name: string): Promise<RobotAccountConfig>;
+
+  /** Called after a write commits (and on `invalidate`); returns a function that unsubscribes. */
+  onChange(listener: AccountChangeListener): () => void;
+  /** Drops cached accounts after a change made elsewhere, and tells the listeners. */
+  invalidate(name: string): void;
+}
+
+export class UnknownAccountError extends HeraldError {
+  constructor(kind: string, name: string) {
+    super('unknown_account', `no ${kind} account named "${name}"`, 422);
+  }
+}
+
+export interface ChannelAccountServiceDeps {
+  prisma: PrismaClient;
+  secretKey: Buffer;
+  /** How long a decrypted account is reused; bounds staleness when a change broadcast is missed. */
+  cacheTtlMs?: number;
+}
+
+const DEFAULT_KEY = '\0default-smtp';
+
+export function createChannelAccountService(deps: ChannelAccountServiceDeps): ChannelAccountService {
+  const store = createAccountStore({ prisma: deps.prisma, box: createSecretBox(deps.secretKey) });
+  const ttl = deps.cacheTtlMs ?? 60_000;
+  const listeners = new Set<AccountChangeListener>();
+  const cache = new Map<string, { at: number; value: StoredAccount | undefined }>();
+  // A read that started before a write must not put its stale result in the cache after the write.
+  let generation = 0;
+
+  async function cached(key: string, load: () => Promise<StoredAccount | undefined>) {
+    const hit = cache.get(key);
+    if (hit && Date.now() - hit.at < ttl) return hit.value;
+    const started = generation;
+    const value = await load();
+    if (started === generation) cache.set(key, { at: Date.now(), value });
+    return value;
+  }
+
+  function changed(name: string, origin: AccountChangeOrigin): void {
+    // Any change can move the default, so drop everything; accounts are few and writes rare.
+    generation++;
+    cache.clear();
+    for (const l of listeners) {
+      try {
+        l(name, origin);
+      } catch {
+        // A listener's failure must not turn a committed write into an error answer.
+      }
+    }
+  }
+
+  async function stored(name: string): Promise<StoredAccount> {
+    const found = await store.find(name);
+    if (!found) throw new NotFoundError('channel account', name);
+    return found;
+  }
+
+  return {
+    async create(body) {
+      const { name, ...rest } = body;
+      const split = splitSecrets(rest);
+      const isDefault = body.type === 'smtp' ? body.isDefault : undefined;
+      const saved = await store.insert(name, { ...split, type: toDbType(body.type), isDefault });
+      changed(name, 'local');
+      return toView(saved.row, saved.secrets);
+    },
+
+    async list({ type, limit, cursor }) {
+      const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString('utf8');
+      const rows = await store.list({ type: type && toDbType(type), after, limit: limit + 1 });
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        items: page.map((s) => toView(s.row, s.secrets)),
+        nextCursor: rows.length > limit && last ? Buffer.from(last.row.name).toString('base64url') : null,
+      };
+    },
+
+    async get(name) {
+      const s = await stored(name);
+      return toView(s.row, s.secrets);
+    },
+
+    async replace(name, body) {
+      const saved = await store.replace(name, (current) => ({
+        ...splitSecrets(body, current.secrets),
+        type: toDbType(body.type),
+        isDefault: body.type === 'smtp' ? body.isDefault : undefined,
+      }));
+      changed(name, 'local');
+      return toView(saved.row, saved.secrets);
+    },
+
+    async remove(name) {
+      await store.remove(name);
+      changed(name, 'local');
+    },
+
+    async getSmtpAccount(name) {
+      if (name === undefined) {
+        const s = await cached(DEFAULT_KEY, () => store.findDefaultSmtp());
+        return s && toSmtpConfig(s.row, s.secrets);
+      }
+      const s = await cached(name, () => store.find(name));
+      if (!s || toApiType(s.row.type) !== 'smtp') throw new UnknownAccountError('SMTP', name);
+      return toSmtpConfig(s.row, s.secrets);
+    },
+
+    async getRobotAccount(name) {
+      const s = await cached(name, () => store.find(name));
+      if (!s || toApiType(s.row.type) !== 'dingtalk-robot')
+        throw new UnknownAccountError('DingTalk robot', name);
+      return toRobotConfig(s.row, s.secrets);
+    },
+
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    invalidate(name) {
+      changed(name, 'remote');
+    },
+  };
+}
