@@ -80,5 +80,7 @@ export type SendJob = MailJob | DingTalkJob | ImJob;
 export interface Sender<J extends SendJob = SendJob> {
   readonly channel: ChannelName;
   send(job: J): Promise<SendOutcome>;
+  /** Optional batch path (IM stores all items of a message in one transaction); outcomes in job order. */
+  sendMany?(jobs: J[]): Promise<SendOutcome[]>;
   close?(): Promise<void>;
 }

@@ -1,0 +1,79 @@
+import { isAxiosError } from 'axios';
+import type { SendOutcome } from '../types';
+import { maskWebhook } from './sign';
+
+/** DingTalk blocks a robot that sent too fast for ten minutes. */
+export const RATE_LIMIT_BLOCK_MS = 10 * 60_000;
+
+/** "Sending too fast": the robot is blocked, so the retry waits out the block. */
+const TOO_FAST = new Set([130101, 410100]);
+/** "System busy": nothing wrong with the message, try again. */
+const BUSY = new Set([-1]);
+
+/**
+ * Decides from the HTTP status and `errcode`, never from `errmsg`, whose wording DingTalk changes.
+ * Every non-zero errcode not known to be transient (310000 signature/keyword/IP, 400101/400102/400106
+ * token or robot invalid, content errors) is permanent: sending the same request again gets the same answer.
+ */
+export function classifyRobotAnswer(status: number, rawBody: string): SendOutcome {
+  if (status >= 500 || status === 408 || status === 429) {
+    return {
+      kind: 'retryable',
+      code: `dingtalk_http_${status}`,
+      message: `HTTP ${status}${snippet(rawBody)}`,
+    };
+  }
+  if (status < 200 || status >= 300) {
+    return {
+      kind: 'permanent',
+      code: `dingtalk_http_${status}`,
+      message: `HTTP ${status}${snippet(rawBody)}`,
+    };
+  }
+  const answer = parseAnswer(rawBody);
+  if (!answer) {
+    return {
+      kind: 'retryable',
+      code: 'dingtalk_bad_answer',
+      message: `HTTP ${status} without a JSON errcode${snippet(rawBody)}`,
+    };
+  }
+  const { errcode, errmsg } = answer;
+  if (errcode === 0) return { kind: 'sent' };
+  const code = `dingtalk_${errcode}`;
+  const message = maskWebhook(`errcode ${errcode}: ${errmsg}`);
+  if (TOO_FAST.has(errcode)) return { kind: 'retryable', code, message, retryAfterMs: RATE_LIMIT_BLOCK_MS };
+  if (BUSY.has(errcode)) return { kind: 'retryable', code, message };
+  return { kind: 'permanent', code, message };
+}
+
+/** The request never got an answer: a timeout or a network failure, both worth another try. */
+export function classifyRobotRequestError(err: unknown): SendOutcome {
+  if (isAxiosError(err)) {
+    const timedOut = err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT';
+    return {
+      kind: 'retryable',
+      code: timedOut ? 'dingtalk_timeout' : 'dingtalk_network',
+      message: maskWebhook(`${err.code ?? 'ERROR'}: ${err.message}`),
+    };
+  }
+  return { kind: 'retryable', code: 'dingtalk_network', message: maskWebhook(String(err)) };
+}
+
+function parseAnswer(raw: string): { errcode: number; errmsg: string } | undefined {
+  try {
+    const data: unknown = JSON.parse(raw);
+    if (typeof data !== 'object' || data === null) return undefined;
+    const { errcode, errmsg } = data as Record<string, unknown>;
+    const n = typeof errcode === 'string' && /^-?\d+$/.test(errcode) ? Number(errcode) : errcode;
+    if (typeof n !== 'number' || !Number.isInteger(n)) return undefined;
+    return { errcode: n, errmsg: typeof errmsg === 'string' ? errmsg : '' };
+  } catch {
+    return undefined;
+  }
+}
+
+function snippet(raw: string): string {
+  const s = maskWebhook(raw.replace(/\s+/g, ' ').trim()).slice(0, 200);
+  return s ? `: ${s}` : '';
+}

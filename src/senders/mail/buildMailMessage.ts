@@ -1,0 +1,28 @@
+import { convert } from 'html-to-text';
+import type { SendMailOptions } from 'nodemailer';
+import type { MailJob } from '../types';
+
+/**
+ * The Message-ID of a delivery: the same on every attempt, so a receiving system (or a person reading
+ * headers) can recognise a retried send as the same mail.
+ */
+export function deliveryMessageId(deliveryId: string): string {
+  return `<${deliveryId.replace(/[^A-Za-z0-9._-]/g, '-')}@herald>`;
+}
+
+/** Plain text for clients that do not show HTML, when the template has none of its own. */
+export function textFromHtml(html: string): string {
+  return convert(html, { wordwrap: 100 });
+}
+
+export function buildMailMessage(job: MailJob, from: string, replyTo?: string): SendMailOptions {
+  return {
+    from,
+    replyTo,
+    to: job.to.name ? { name: job.to.name, address: job.to.email } : job.to.email,
+    subject: job.subject,
+    html: job.html,
+    text: job.text ?? textFromHtml(job.html),
+    messageId: deliveryMessageId(job.deliveryId),
+  };
+}
