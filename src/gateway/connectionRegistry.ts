@@ -1,0 +1,45 @@
+import type { WebSocket } from 'ws';
+import type { ImEvent } from './imBus';
+
+export interface Connection {
+  socket: WebSocket;
+  userId: string;
+  /** Answered the last heartbeat ping. */
+  alive: boolean;
+  /** `hello` has gone out; until then events wait in `pending` so none overtakes the snapshot. */
+  ready: boolean;
+  pending: ImEvent[];
+}
+
+/** The sockets this instance holds, by user; a user may hold several (tabs, devices). */
+export interface ConnectionRegistry {
+  add(conn: Connection): void;
+  /** false when it was already gone. */
+  remove(conn: Connection): boolean;
+  ofUser(userId: string): readonly Connection[];
+  all(): Connection[];
+  size(): number;
+}
+
+export function createConnectionRegistry(): ConnectionRegistry {
+  const byUser = new Map<string, Set<Connection>>();
+  let count = 0;
+  return {
+    add(conn) {
+      let set = byUser.get(conn.userId);
+      if (!set) byUser.set(conn.userId, (set = new Set()));
+      if (!set.has(conn)) count++;
+      set.add(conn);
+    },
+    remove(conn) {
+      const set = byUser.get(conn.userId);
+      if (!set?.delete(conn)) return false;
+      count--;
+      if (set.size === 0) byUser.delete(conn.userId);
+      return true;
+    },
+    ofUser: (userId) => [...(byUser.get(userId) ?? [])],
+    all: () => [...byUser.values()].flatMap((s) => [...s]),
+    size: () => count,
+  };
+}

@@ -1,0 +1,280 @@
+import { randomUUID } from 'node:crypto';
+import type { SqlClient, TransactionalSqlClient } from '../db/sqlClient';
+import type { InboxItem, NewInboxItem, ReadSelection } from './inboxItem';
+
+export interface InsertedItem {
+  item: InboxItem;
+  /** false when an item for this delivery already existed (a redelivered envelope). */
+  created: boolean;
+}
+
+export interface InsertResult {
+  /** One entry per input, in input order. */
+  items: InsertedItem[];
+  /** Unread count of every user in the batch, as of the commit. */
+  unread: Record<string, number>;
+}
+
+export interface ListOptions {
+  unreadOnly?: boolean;
+  /** Items with seq > afterSeq, oldest first (resume). Without it: newest first. */
+  afterSeq?: number;
+  /** Newest-first paging: items with seq < beforeSeq. */
+  beforeSeq?: number;
+  /** Never return items with seq > upToSeq (a consistent snapshot for `hello`). */
+  upToSeq?: number;
+  limit: number;
+}
+
+export interface ItemPage {
+  items: InboxItem[];
+  /** More items match beyond this page. */
+  more: boolean;
+}
+
+export interface InboxSnapshot extends ItemPage {
+  lastSeq: number;
+  unread: number;
+}
+
+export interface InboxStore {
+  insertItems(items: NewInboxItem[]): Promise<InsertResult>;
+  listItems(userId: string, opts: ListOptions): Promise<ItemPage>;
+  unreadCount(userId: string): Promise<number>;
+  /** Last seq, unread count and items read in one consistent snapshot (for a socket's `hello`). */
+  snapshot(userId: string, opts: { afterSeq?: number; limit: number }): Promise<InboxSnapshot>;
+  markRead(userId: string, selection: ReadSelection): Promise<{ updated: number; unread: number }>;
+  /** Deliveries whose item reached a live socket: `sending`/`sent` → `delivered`. */
+  markDelivered(deliveryIds: string[]): Promise<number>;
+}
+
+const COLUMNS = `id, "userId", seq, "deliveryId", title, body, url, category, data, "createdAt", "readAt"`;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface ItemRow {
+  id: string;
+  userId: string;
+  seq: string | number | bigint;
+  deliveryId: string | null;
+  title: string;
+  body: string;
+  url: string | null;
+  category: string | null;
+  data: unknown;
+  createdAt: Date | string;
+  readAt: Date | string | null;
+}
+
+const iso = (d: Date | string): string => (d instanceof Date ? d : new Date(d)).toISOString();
+
+function toItem(r: ItemRow): InboxItem {
+  return {
+    id: r.id,
+    userId: r.userId,
+    seq: Number(r.seq),
+    deliveryId: r.deliveryId,
+    title: r.title,
+    body: r.body,
+    url: r.url,
+    category: r.category,
+    data: r.data ?? null,
+    createdAt: iso(r.createdAt),
+    readAt: r.readAt === null ? null : iso(r.readAt),
+  };
+}
+
+/** Inbox on raw SQL: the send path writes whole batches in one transaction. */
+export function createInboxStore(sql: TransactionalSqlClient): InboxStore {
+  async function unreadOf(tx: SqlClient, userIds: string[]): Promise<Record<string, number>> {
+    const { rows } = await tx.query<{ userId: string; n: number }>(
+      `SELECT "userId", count(*)::int AS n FROM "InboxItem"
+        WHERE "userId" = ANY($1::text[]) AND "readAt" IS NULL GROUP BY "userId"`,
+      [userIds],
+    );
+    const out: Record<string, number> = Object.fromEntries(userIds.map((u) => [u, 0]));
+    for (const r of rows) out[r.userId] = Number(r.n);
+    return out;
+  }
+
+  async function list(tx: SqlClient, userId: string, opts: ListOptions): Promise<ItemPage> {
+    const where = [`"userId" = $1`];
+    const params: unknown[] = [userId];
+    const add = (cond: string, value: unknown) => {
+      params.push(value);
+      where.push(cond.replace('?', `$${params.length}`));
+    };
+    if (opts.unreadOnly) where.push(`"readAt" IS NULL`);
+    if (opts.afterSeq !== undefined) add('seq > ?', opts.afterSeq);
+    if (opts.beforeSeq !== undefined) add('seq < ?', opts.beforeSeq);
+    if (opts.upToSeq !== undefined) add('seq <= ?', opts.upToSeq);
+    params.push(opts.limit + 1);
+    const order = opts.afterSeq !== undefined ? 'ASC' : 'DESC';
+    const { rows } = await tx.query<ItemRow>(
+      `SELECT ${COLUMNS} FROM "InboxItem" WHERE ${where.join(' AND ')}
+        ORDER BY seq ${order} LIMIT $${params.length}`,
+      params,
+    );
+    return { items: rows.slice(0, opts.limit).map(toItem), more: rows.length > opts.limit };
+  }
+
+  return {
+    async insertItems(input) {
+      if (input.length === 0) return { items: [], unread: {} };
+      return sql.transaction(async (tx) => {
+        const byDelivery = new Map<string, InboxItem>();
+        const existing = await tx.query<ItemRow>(
+          `SELECT ${COLUMNS} FROM "InboxItem" WHERE "deliveryId" = ANY($1::uuid[])`,
+          [[...new Set(input.map((i) => i.deliveryId))]],
+        );
+        for (const r of existing.rows) byDelivery.set(r.deliveryId as string, toItem(r));
+
+        const fresh: NewInboxItem[] = [];
+        const seen = new Set<string>();
+        for (const i of input) {
+          if (byDelivery.has(i.deliveryId) || seen.has(i.deliveryId)) continue;
+          seen.add(i.deliveryId);
+          fresh.push(i);
+        }
+        const created = new Set<string>();
+        if (fresh.length > 0) {
+          const perUser = new Map<string, number>();
+          for (const i of fresh) perUser.set(i.userId, (perUser.get(i.userId) ?? 0) + 1);
+          // Sorted so concurrent batches lock counter rows in the same order and cannot deadlock.
+          const users = [...perUser.keys()].sort();
+          const counters = await tx.query<{ userId: string; lastSeq: string | number }>(
+            `INSERT INTO "InboxCounter" ("userId", "lastSeq")
+             SELECT * FROM unnest($1::text[], $2::int8[])
+             ON CONFLICT ("userId") DO UPDATE SET "lastSeq" = "InboxCounter"."lastSeq" + EXCLUDED."lastSeq"
+             RETURNING "userId", "lastSeq"`,
+            [users, users.map((u) => perUser.get(u))],
+          );
+          const next = new Map<string, number>();
+          for (const c of counters.rows)
+            next.set(c.userId, Number(c.lastSeq) - (perUser.get(c.userId) ?? 0) + 1);
+          const seqs = fresh.map((i) => {
+            const s = next.get(i.userId) as number;
+            next.set(i.userId, s + 1);
+            return s;
+          });
+          const inserted = await tx.query<ItemRow>(
+            `INSERT INTO "InboxItem" (id, "userId", seq, "deliveryId", "messageId", title, body, url, category, data)
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::int8[], $4::uuid[], $5::text[], $6::text[],
+                                  $7::text[], $8::text[], $9::text[], $10::jsonb[])
+             ON CONFLICT ("deliveryId") DO NOTHING
+             RETURNING ${COLUMNS}`,
+            [
+              fresh.map(() => randomUUID()),
+              fresh.map((i) => i.userId),
+              seqs,
+              fresh.map((i) => i.deliveryId),
+              fresh.map((i) => i.messageId),
+              fresh.map((i) => i.title),
+              fresh.map((i) => i.body),
+              fresh.map((i) => i.url ?? null),
+              fresh.map((i) => i.category ?? null),
+              fresh.map((i) => (i.data === undefined ? null : JSON.stringify(i.data))),
+            ],
+          );
+          for (const r of inserted.rows) {
+            byDelivery.set(r.deliveryId as string, toItem(r));
+            created.add(r.deliveryId as string);
+          }
+          // A concurrent transaction inserted the same delivery first: use its row (the seq we took stays a gap).
+          const lost = fresh.filter((i) => !created.has(i.deliveryId)).map((i) => i.deliveryId);
+          if (lost.length > 0) {
+            const again = await tx.query<ItemRow>(
+              `SELECT ${COLUMNS} FROM "InboxItem" WHERE "deliveryId" = ANY($1::uuid[])`,
+              [lost],
+            );
+            for (const r of again.rows) byDelivery.set(r.deliveryId as string, toItem(r));
+          }
+        }
+        const unread = await unreadOf(tx, [...new Set(input.map((i) => i.userId))]);
+        const firstUse = new Set<string>();
+        const items = input.map((i) => {
+          const item = byDelivery.get(i.deliveryId) as InboxItem;
+          const isNew = created.has(i.deliveryId) && !firstUse.has(i.deliveryId);
+          firstUse.add(i.deliveryId);
+          return { item, created: isNew };
+        });
+        return { items, unread };
+      });
+    },
+
+    listItems: (userId, opts) => list(sql, userId, opts),
+
+    async unreadCount(userId) {
+      return (await unreadOf(sql, [userId]))[userId] ?? 0;
+    },
+
+    snapshot(userId, opts) {
+      return sql.transaction(async (tx) => {
+        await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+        const c = await tx.query<{ lastSeq: string | number }>(
+          `SELECT "lastSeq" FROM "InboxCounter" WHERE "userId" = $1`,
+          [userId],
+        );
+        const lastSeq = c.rows[0] ? Number(c.rows[0].lastSeq) : 0;
+        const unread = (await unreadOf(tx, [userId]))[userId] ?? 0;
+        if (opts.afterSeq !== undefined) {
+          const page = await list(tx, userId, {
+            afterSeq: opts.afterSeq,
+            upToSeq: lastSeq,
+            limit: opts.limit,
+          });
+          return { ...page, lastSeq, unread };
+        }
+        // The newest unread items, handed over oldest first like every other item stream.
+        const page = await list(tx, userId, { unreadOnly: true, upToSeq: lastSeq, limit: opts.limit });
+        return { items: page.items.reverse(), more: page.more, lastSeq, unread };
+      });
+    },
+
+    markRead(userId, selection) {
+      let filter: string;
+      let value: unknown;
+      if ('ids' in selection) {
+        filter = 'id = ANY($2::uuid[])';
+        value = selection.ids.filter((id) => UUID.test(id));
+      } else if ('upToSeq' in selection) {
+        filter = 'seq <= $2';
+        value = selection.upToSeq;
+      } else {
+        filter = '$2::boolean';
+        value = true;
+      }
+      return sql.transaction(async (tx) => {
+        // The counter row is the per-user lock inserts also take, so the unread count we return is exact.
+        await tx.query(`SELECT 1 FROM "InboxCounter" WHERE "userId" = $1 FOR UPDATE`, [userId]);
+        const { rows } = await tx.query<{ deliveryId: string | null }>(
+          `UPDATE "InboxItem" SET "readAt" = now()
+            WHERE "userId" = $1 AND "readAt" IS NULL AND ${filter}
+          RETURNING "deliveryId"`,
+          [userId, value],
+        );
+        const deliveryIds = rows.map((r) => r.deliveryId).filter((d): d is string => d !== null);
+        if (deliveryIds.length > 0) {
+          await tx.query(
+            `UPDATE "Delivery" SET status = 'read', "updatedAt" = now()
+              WHERE id = ANY($1::uuid[]) AND status IN ('sending', 'sent', 'delivered')`,
+            [deliveryIds],
+          );
+        }
+        const unread = (await unreadOf(tx, [userId]))[userId] ?? 0;
+        return { updated: rows.length, unread };
+      });
+    },
+
+    async markDelivered(deliveryIds) {
+      if (deliveryIds.length === 0) return 0;
+      // `sending` too: the gateway may push before the pipeline has recorded `sent`.
+      const { rows } = await sql.query<{ id: string }>(
+        `UPDATE "Delivery" SET status = 'delivered', "updatedAt" = now()
+          WHERE id = ANY($1::uuid[]) AND status IN ('sending', 'sent')
+        RETURNING id`,
+        [deliveryIds],
+      );
+      return rows.length;
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { buildApp, type App } from '../../../src/app';
+import type { AppContext } from '../../../src/appContext';
+import type { BrokerConnection } from '../../../src/broker/brokerConnection';
+import type { TopologyNames } from '../../../src/broker/topologyNames';
+import { loadConfig } from '../../../src/config/loadConfig';
+import { resolveLocalSecrets } from '../../../src/config/localSecrets';
+import type { Database } from '../../../src/db/database';
+import { createImRuntime, type ImRuntime } from '../../../src/gateway/imRuntime';
+import { createContext } from '../../../src/runtime';
+import { ADMIN_TOKEN } from '../../support/testApp';
+
+/** Shared by every instance of a suite, as one deployment shares HERALD_JWT_SECRET. */
+export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
+export const silentLog = pino({ level: 'silent' });
+
+export interface ImTestServer {
+  app: App;
+  ctx: AppContext;
+  im: ImRuntime;
+  /** ws://127.0.0.1:<port> */
+  wsBase: string;
+  close(): Promise<void>;
+}
+
+/** One Herald instance with the IM runtime, listening on an ephemeral port. */
+export async function startImServer(opts: {
+  db: Database;
+  names: TopologyNames;
+  broker?: BrokerConnection;
+  env?: Record<string, string>;
+}): Promise<ImTestServer> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-im-'));
+  const config = loadConfig({
+    HERALD_HOME: home,
+    HERALD_ADMIN_TOKENS: ADMIN_TOKEN,
+    HERALD_JWT_SECRET: JWT_SECRET,
+    LOG_LEVEL: 'silent',
+    ...opts.env,
+  });
+  const secrets = resolveLocalSecrets(config);
+  const ctx = createContext(config, opts.db, secrets);
+  const im = await createImRuntime({ ctx, broker: opts.broker, names: opts.names, log: silentLog });
+  const app = await buildApp(ctx);
+  await im.start();
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return {
+    app,
+    ctx,
+    im,
+    wsBase: `ws://127.0.0.1:${address.port}`,
+    async close() {
+      await im.close();
+      await app.close();
+      fs.rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
