@@ -1,7 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { ChannelAccountService } from './accounts/channelAccountService';
 import type { Config } from './config/loadConfig';
 import type { LocalSecrets } from './config/localSecrets';
 import type { Database } from './db/database';
+import type { ImBus } from './gateway/imBus';
+import type { InboxStore } from './inbox/inboxStore';
+import type { TemplateService } from './templates/templateService';
+import type { PipelineServices } from './consumer/pipeline';
 
 /** A readiness probe: resolves when the part is reachable, throws with the reason otherwise. */
 export type ReadinessCheck = () => Promise<void>;
@@ -16,11 +22,20 @@ export interface AppContext {
   secrets: LocalSecrets;
   isAdmin(token: string | undefined): boolean;
   readiness: Record<string, ReadinessCheck>;
+  /** Prometheus registry served at /metrics. */
+  metrics: Registry;
   services: AppServices;
   /** Route plugins outside /v1's admin scope (the WebSocket gateway, the demo page). */
   extraRoutes?: FastifyPluginAsync<{ ctx: AppContext }>[];
 }
 
 /** Filled by each module's factory; see src/runtime.ts. */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface AppServices {}
+export interface AppServices {
+  /** Present where the pipeline runs (see src/consumer/pipeline.ts). */
+  pipeline?: PipelineServices;
+  accounts: ChannelAccountService;
+  templates: TemplateService;
+  inbox: InboxStore;
+  /** In-process by default; createImRuntime swaps in the AMQP bus when a broker is configured. */
+  imBus: ImBus;
+}

@@ -30,6 +30,9 @@ export async function startServer(config: Config): Promise<void> {
     }, config.HERALD_SHUTDOWN_GRACE_MS);
     force.unref();
     try {
+      // Stop consuming and finish in-flight work first, so its acks still go out; then the HTTP server
+      // and sockets; then pools, broker and database.
+      await runtime.drain();
       await app.close();
       await runtime.close();
       log.info('stopped cleanly');

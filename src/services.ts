@@ -1,4 +1,16 @@
+import { createChannelAccountService } from './accounts/channelAccountService';
 import type { AppContext } from './appContext';
+import { createLocalImBus } from './gateway/imBus';
+import { createInboxStore } from './inbox/inboxStore';
+import { createTemplateService } from './templates/templateService';
 
 /** Builds the admin-side services on the context; each module adds its own factory call here. */
-export function registerServices(_ctx: AppContext): void {}
+export function registerServices(ctx: AppContext): void {
+  ctx.services.accounts = createChannelAccountService({
+    prisma: ctx.db.prisma,
+    secretKey: ctx.secrets.secretKey,
+  });
+  ctx.services.templates = createTemplateService({ db: ctx.db });
+  ctx.services.inbox = createInboxStore(ctx.db.sql);
+  ctx.services.imBus = createLocalImBus();
+}

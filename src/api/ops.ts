@@ -15,6 +15,12 @@ export const opsRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app,
   );
 
   app.get(
+    '/metrics',
+    { schema: { tags: ['ops'], security: [], summary: 'Prometheus text format', hide: false } },
+    async (_req, reply) => reply.type(ctx.metrics.contentType).send(await ctx.metrics.metrics()),
+  );
+
+  app.get(
     '/ready',
     { schema: { tags: ['ops'], security: [], response: { 200: readyBody, 503: readyBody } } },
     async (_req, reply) => {

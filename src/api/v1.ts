@@ -2,6 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../appContext';
 import { bearerToken } from '../http/adminAuth';
 import { UnauthorizedError } from '../errors';
+import { channelAccountRoutes } from './channelAccounts';
+import { inboxRoutes } from './inbox';
+import { templateRoutes } from './templates';
 
 /**
  * Who may call a /v1 route: `admin` (the default) or `user-or-admin` (a user's own inbox routes,
@@ -18,7 +21,7 @@ declare module 'fastify' {
 type V1Module = FastifyPluginAsync<{ ctx: AppContext }>;
 
 /** Route modules of /v1; each file under src/api registers one resource. */
-const v1Modules: V1Module[] = [];
+const v1Modules: V1Module[] = [channelAccountRoutes, templateRoutes, inboxRoutes];
 
 export const v1Routes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.addHook('onRequest', async (req) => {

@@ -11,6 +11,8 @@ export interface BrokerConnection {
   onConnect(hook: ConnectHook): Promise<void>;
   /** Whether a connection is currently up (for /ready). */
   isConnected(): boolean;
+  /** The live connection, for short-lived inspection channels; undefined while reconnecting. */
+  current(): ChannelModel | undefined;
   close(): Promise<void>;
 }
 
@@ -38,13 +40,16 @@ export async function connectBroker(url: string, log: FastifyBaseLogger): Promis
     log.info(info, 'broker: reconnect scheduled'),
   );
   connection.on('error', (err: Error) => log.warn({ err: err.message }, 'broker: connection error'));
-  connection.on('handler-error', (err: Error, event: string) => log.error({ err, event }, 'broker: listener failed'));
+  connection.on('handler-error', (err: Error, event: string) =>
+    log.error({ err, event }, 'broker: listener failed'),
+  );
   return {
     async onConnect(hook) {
       hooks.push(hook);
       if (current) await hook(current);
     },
     isConnected: () => current !== undefined,
+    current: () => current,
     async close() {
       await connection.close();
     },

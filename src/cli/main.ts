@@ -10,6 +10,10 @@ const USAGE = `usage: herald <command>
   start                 start the roles in HERALD_ROLES (default: api, consumer, gateway)
   migrate               apply pending database migrations and exit
   token <userId> [ttl]  print a user token for the WebSocket gateway (ttl in seconds, default 3600)
+  dlq list [limit]      list dead letters with their reasons
+  dlq replay <id>       publish a dead letter's envelope again
+  dlq purge --yes       delete every dead letter
+  queues                queue depths, consumers, and the oldest unfinished message
 `;
 
 type Command = (config: Config, args: string[]) => Promise<void>;
@@ -27,6 +31,14 @@ const commands: Record<string, Command> = {
     } finally {
       await db.close();
     }
+  },
+  async dlq(config, args) {
+    const { dlqCommand } = await import('./dlqCommand');
+    process.exitCode = await dlqCommand(config, args, (line) => console.log(line));
+  },
+  async queues(config) {
+    const { queuesCommand } = await import('./queuesCommand');
+    process.exitCode = await queuesCommand(config, (line) => console.log(line));
   },
   async token(config, [userId, ttl]) {
     if (!userId) throw new UsageError('token needs a user id');

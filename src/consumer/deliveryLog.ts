@@ -175,10 +175,10 @@ export async function recordResults(
     }
     if (results.length) {
       await tx.query(
-        `UPDATE "Delivery" d SET status = u.status, attempts = GREATEST(d.attempts, u.attempt), "nextAttemptAt" = u.next,
+        `UPDATE "Delivery" d SET status = CASE WHEN d.status IN ('delivered', 'read') THEN d.status ELSE u.status END, attempts = GREATEST(d.attempts, u.attempt), "nextAttemptAt" = u.next,
            reason = u.reason, "updatedAt" = now()
          FROM unnest($1::uuid[], $2::text[]::"DeliveryStatus"[], $3::int[], $4::timestamptz[], $5::text[]) AS u(id, status, attempt, next, reason)
-         WHERE d.id = u.id AND d.status NOT IN ('delivered', 'read')`,
+         WHERE d.id = u.id`,
         [
           results.map((r) => r.deliveryId),
           results.map((r) => r.status),

@@ -10,8 +10,11 @@ import {
   recordResults,
   rejectMessage,
   TERMINAL,
+  type AttemptResult,
+  type DeliveryRow,
 } from './deliveryLog';
 import type { DispatchResult, ResolvedTemplate, TemplateResolver } from './dispatchTypes';
+import type { PipelineMetrics } from './pipelineMetrics';
 import { planDeliveries, selectChannels } from './planDeliveries';
 import { sendDeliveries, type SendDeps } from './sendDeliveries';
 
@@ -19,6 +22,7 @@ export interface DispatchDeps extends SendDeps {
   sql: TransactionalSqlClient;
   templates: TemplateResolver;
   log: FastifyBaseLogger;
+  metrics?: PipelineMetrics;
   /** How long a claimed delivery stays reserved for the consumer sending it. */
   sendLeaseMs: number;
 }
@@ -95,6 +99,7 @@ async function sendDue(
     ? await claimDue(deps.sql, env.id, deps.sendLeaseMs)
     : [];
   const results = claimed.length ? await sendDeliveries(env, template, claimed, deps) : [];
+  if (deps.metrics) countResults(deps.metrics, claimed, results);
 
   const byId = new Map(all.map((d) => [d.id, { status: d.status, next: d.nextAttemptAt?.getTime() }]));
   for (const c of claimed) byId.set(c.id, { status: c.status, next: c.nextAttemptAt?.getTime() });
@@ -133,4 +138,18 @@ export async function redispatchStored(
   );
   const stored = rows[0]?.envelope;
   return stored ? dispatch(stored, deps) : undefined;
+}
+
+function countResults(
+  metrics: PipelineMetrics,
+  claimed: readonly DeliveryRow[],
+  results: readonly AttemptResult[],
+): void {
+  const channelOf = new Map(claimed.map((d) => [d.id, d.channel]));
+  for (const r of results) {
+    const channel = channelOf.get(r.deliveryId) ?? 'unknown';
+    metrics.deliveries.inc({ channel, status: r.status });
+    if (r.outcome) metrics.attemptSeconds.observe({ channel, outcome: r.outcome }, r.durationMs / 1000);
+    if (r.status === 'retrying') metrics.retries.inc({ channel });
+  }
 }

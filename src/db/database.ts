@@ -11,8 +11,11 @@ export interface Database {
   prisma: PrismaClient;
   /** Raw SQL on the same database for the batched hot path. */
   sql: TransactionalSqlClient;
-  /** A fresh adapter factory for the schema engine, which manages its own connection. */
-  migrationAdapter(): SqlMigrationAwareDriverAdapterFactory;
+  /**
+   * An adapter for the schema engine on a connection of its own. `release` closes that connection,
+   * which also frees the migration advisory lock the engine holds for the session.
+   */
+  migrationAdapter(): { adapter: SqlMigrationAwareDriverAdapterFactory; release(): Promise<void> };
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -6,5 +6,10 @@ export async function migrateDatabase(db: Database): Promise<string[]> {
   if (db.kind === 'postgres' && db.schema !== 'public') {
     await db.sql.query(`CREATE SCHEMA IF NOT EXISTS "${db.schema}"`);
   }
-  return applyMigrations(db.migrationAdapter());
+  const { adapter, release } = db.migrationAdapter();
+  try {
+    return await applyMigrations(adapter);
+  } finally {
+    await release();
+  }
 }

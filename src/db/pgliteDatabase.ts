@@ -14,7 +14,7 @@ export async function createPgliteDatabase(dataDir?: string): Promise<Database> 
     kind: 'pglite',
     schema: 'public',
     prisma,
-    migrationAdapter: () => new PrismaPGlite(db),
+    migrationAdapter: () => ({ adapter: new PrismaPGlite(db), release: async () => undefined }),
     sql: {
       query: async <T>(text: string, params?: readonly unknown[]) => {
         const r = await db.query<T>(text, params as unknown[] | undefined);

@@ -37,8 +37,12 @@ export function createPostgresDatabase(url: string, poolSize: number): Database 
     kind: 'postgres',
     schema,
     prisma,
-    migrationAdapter: () =>
-      new PrismaPg({ connectionString, options: `-c search_path="${schema}"` }, { schema }),
+    migrationAdapter() {
+      // One connection: the engine's advisory lock and unlock must run on the same session.
+      const migrationPool = new pg.Pool({ connectionString, max: 1, options: `-c search_path="${schema}"` });
+      migrationPool.on('error', () => undefined);
+      return { adapter: new PrismaPg(migrationPool, { schema }), release: () => migrationPool.end() };
+    },
     sql: {
       ...wrap(pool),
       async transaction(fn) {

@@ -23,7 +23,7 @@ function loadEngineModule(): Promise<typeof EngineModule> {
     );
     const module = await WebAssembly.compile(fs.readFileSync(wasmFile));
     const instance = await WebAssembly.instantiate(module, {
-      './schema_engine_bg.js': glue as unknown as WebAssembly.ModuleImports,
+      './schema_engine_bg.js': withUnrefTimers(glue),
     });
     const exports = instance.exports as unknown as { __wbindgen_start(): void };
     glue.__wbg_set_wasm(exports);
@@ -31,6 +31,23 @@ function loadEngineModule(): Promise<typeof EngineModule> {
     return glue;
   })();
   return loaded;
+}
+
+/**
+ * The engine arms timers (its connection pool's housekeeping) that outlive `free()` and would keep the
+ * process alive for a while after a migration; unref them so `herald migrate` and tests exit promptly.
+ */
+function withUnrefTimers(glue: typeof EngineModule): WebAssembly.ModuleImports {
+  const imports: WebAssembly.ModuleImports = { ...(glue as unknown as WebAssembly.ModuleImports) };
+  for (const [name, fn] of Object.entries(imports)) {
+    if (!name.startsWith('__wbg_setTimeout_') || typeof fn !== 'function') continue;
+    imports[name] = (...args: unknown[]) => {
+      const timer = (fn as (...a: unknown[]) => unknown)(...args);
+      (timer as { unref?: () => void } | undefined)?.unref?.();
+      return timer;
+    };
+  }
+  return imports;
 }
 
 export async function withSchemaEngine<T>(

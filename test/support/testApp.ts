@@ -6,8 +6,7 @@ import type { AppContext } from '../../src/appContext';
 import { loadConfig, type Config } from '../../src/config/loadConfig';
 import { resolveLocalSecrets } from '../../src/config/localSecrets';
 import type { Database } from '../../src/db/database';
-import { createAdminTokenCheck } from '../../src/http/adminAuth';
-import { registerServices } from '../../src/services';
+import { createContext } from '../../src/runtime';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 export const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -29,15 +28,7 @@ export async function createTestApp(db: Database, env: Record<string, string> = 
     ...env,
   });
   const secrets = resolveLocalSecrets(config);
-  const ctx: AppContext = {
-    config,
-    db,
-    secrets,
-    isAdmin: createAdminTokenCheck(secrets.adminTokens),
-    readiness: { database: () => db.ping() },
-    services: {},
-  };
-  registerServices(ctx);
+  const ctx = createContext(config, db, secrets);
   const app = await buildApp(ctx);
   return {
     app,

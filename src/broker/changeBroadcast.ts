@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import type { Channel } from 'amqplib';
+import type { FastifyBaseLogger } from 'fastify';
+import type { BrokerConnection } from './brokerConnection';
+
+export interface ChangeTargets {
+  templates: { invalidate(code?: string): void; onChange(l: (code: string) => void): () => void };
+  accounts: {
+    invalidate(name: string): void;
+    onChange(l: (name: string, origin: 'local' | 'remote') => void): () => void;
+  };
+}
+
+interface ChangeEvent {
+  kind: 'template' | 'account';
+  name: string;
+  from: string;
+}
+
+/**
+ * Keeps every instance's template and account caches honest: a write here is announced on the `events`
+ * fan-out exchange, and each instance's exclusive queue turns announcements from others into
+ * invalidations. After a reconnect the template cache is dropped whole, since announcements were missed.
+ */
+export async function startChangeBroadcast(
+  broker: BrokerConnection,
+  exchange: string,
+  targets: ChangeTargets,
+  log: FastifyBaseLogger,
+): Promise<() => void> {
+  const me = randomUUID();
+  let channel: Channel | undefined;
+  await broker.onConnect(async (model) => {
+    const ch = await model.createChannel();
+    ch.on('error', () => undefined);
+    await ch.assertExchange(exchange, 'fanout', { durable: true });
+    const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+    await ch.bindQueue(queue, exchange, '');
+    await ch.consume(
+      queue,
+      (msg) => {
+        if (!msg) return;
+        try {
+          const e = JSON.parse(msg.content.toString('utf8')) as ChangeEvent;
+          if (e.from === me) return;
+          if (e.kind === 'template') targets.templates.invalidate(e.name);
+          else if (e.kind === 'account') targets.accounts.invalidate(e.name);
+        } catch (err) {
+          log.warn({ err }, 'ignored a malformed change event');
+        }
+      },
+      { noAck: true },
+    );
+    channel = ch;
+    targets.templates.invalidate();
+  });
+  const announce = (kind: ChangeEvent['kind'], name: string) => {
+    const event: ChangeEvent = { kind, name, from: me };
+    // Best effort: a missed announcement is bounded by the caches' TTLs.
+    channel?.publish(exchange, '', Buffer.from(JSON.stringify(event)));
+  };
+  const offTemplates = targets.templates.onChange((code) => announce('template', code));
+  const offAccounts = targets.accounts.onChange(
+    (name, origin) => origin === 'local' && announce('account', name),
+  );
+  return () => {
+    offTemplates();
+    offAccounts();
+  };
+}

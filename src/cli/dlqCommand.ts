@@ -1,0 +1,55 @@
+import { topologyNames } from '../broker/topologyNames';
+import type { Config } from '../config/loadConfig';
+import { createAmqpEnvelopePublisher } from '../consumer/envelopePublisher';
+import { createDeadLetterStore } from '../deadLetters/deadLetterStore';
+import { withInfra } from './withInfra';
+
+const USAGE = 'usage: herald dlq list [limit] | herald dlq replay <id> | herald dlq purge --yes';
+
+/** `herald dlq list|replay|purge`: the dead letters, as the API shows them. */
+export async function dlqCommand(
+  config: Config,
+  [action, arg]: string[],
+  out: (line: string) => void,
+): Promise<number> {
+  return withInfra(config, async (db, broker) => {
+    const publisher = broker
+      ? createAmqpEnvelopePublisher(broker, topologyNames(config.HERALD_QUEUE_PREFIX))
+      : undefined;
+    await publisher?.start();
+    const store = createDeadLetterStore(db, () => publisher);
+    switch (action) {
+      case 'list': {
+        const { items } = await store.list({ limit: Number(arg ?? 50) || 50 });
+        if (!items.length) out('no dead letters');
+        for (const d of items) {
+          out(
+            `${d.id}  ${d.createdAt.toISOString()}  ${d.code}  ${d.messageId ?? '-'}  ${d.reason}${d.replayedAt ? '  (replayed)' : ''}`,
+          );
+        }
+        return 0;
+      }
+      case 'replay': {
+        if (!arg) break;
+        if (!publisher) {
+          out(
+            'replay needs AMQP_URL: without a broker the in-process queue lives inside the running server (use its API)',
+          );
+          return 2;
+        }
+        const d = await store.replay(arg);
+        out(`replayed ${d.id} (${d.messageId ?? 'no id'}) to ${d.routingKey}`);
+        return 0;
+      }
+      case 'purge':
+        if (arg !== '--yes') {
+          out('purge deletes every dead letter; run it again with --yes');
+          return 2;
+        }
+        out(`purged ${await store.purge()} dead letters`);
+        return 0;
+    }
+    out(USAGE);
+    return 2;
+  });
+}
