@@ -3,7 +3,10 @@ import type { AppContext } from '../appContext';
 import { bearerToken } from '../http/adminAuth';
 import { UnauthorizedError } from '../errors';
 import { channelAccountRoutes } from './channelAccounts';
+import { deadLettersRoutes } from './deadLetters';
+import { deliveriesRoutes } from './deliveries';
 import { inboxRoutes } from './inbox';
+import { messagesRoutes } from './messages';
 import { templateRoutes } from './templates';
 
 /**
@@ -21,7 +24,14 @@ declare module 'fastify' {
 type V1Module = FastifyPluginAsync<{ ctx: AppContext }>;
 
 /** Route modules of /v1; each file under src/api registers one resource. */
-const v1Modules: V1Module[] = [channelAccountRoutes, templateRoutes, inboxRoutes];
+const v1Modules: V1Module[] = [
+  templateRoutes,
+  channelAccountRoutes,
+  messagesRoutes,
+  deliveriesRoutes,
+  deadLettersRoutes,
+  inboxRoutes,
+];
 
 export const v1Routes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.addHook('onRequest', async (req) => {
