@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -11,19 +11,20 @@ import {
 } from 'fastify-type-provider-zod';
 import type { AppContext } from './appContext';
 import { bearerToken } from './http/adminAuth';
+import { createFailedAuthLimiter, registerFailedAuthLimit } from './http/failedAuthLimit';
 import { registerProblemHandler } from './http/problemHandler';
 import { opsRoutes } from './api/ops';
 import { v1Routes } from './api/v1';
 
 export type App = FastifyInstance;
 
-/** Builds the HTTP app around an already-started context. Never listens: see main.ts. */
+/** Builds the HTTP app around an already-started context. Never listens: see server.ts. */
 export async function buildApp(
   ctx: AppContext,
-  opts: { logger?: FastifyServerOptions['logger'] } = {},
+  opts: { logger?: FastifyServerOptions['logger']; loggerInstance?: FastifyBaseLogger } = {},
 ): Promise<App> {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? false }),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     bodyLimit: 2 * 1024 * 1024,
@@ -35,6 +36,14 @@ export async function buildApp(
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandler(app, { prefix: '/v1/', allows: (req) => ctx.isAdmin(bearerToken(req)) });
+  registerFailedAuthLimit(
+    app,
+    createFailedAuthLimiter({
+      limit: ctx.config.HERALD_AUTH_FAILURE_LIMIT,
+      windowMs: ctx.config.HERALD_AUTH_FAILURE_WINDOW_MS,
+    }),
+    '/v1/',
+  );
 
   await app.register(swagger, {
     openapi: {

@@ -69,7 +69,7 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
     log.info({ applied }, applied.length ? 'database: migrations applied' : 'database: schema up to date');
 
     const ctx = createContext(config, db, resolveLocalSecrets(config));
-    collectDefaultMetrics({ register: ctx.metrics, prefix: 'herald_process_' });
+    collectDefaultMetrics({ register: ctx.metrics, prefix: 'herald_' });
     const roles = new Set(config.HERALD_ROLES);
     const names = topologyNames(config.HERALD_QUEUE_PREFIX);
 

@@ -15,7 +15,7 @@ export async function startServer(config: Config): Promise<void> {
       'no HERALD_ADMIN_TOKENS set: generated an admin token, read it from this file',
     );
   }
-  const app = await buildApp(runtime.ctx, { logger: log });
+  const app = await buildApp(runtime.ctx, { loggerInstance: log });
   await app.listen({ port: config.PORT, host: config.HOST });
   log.info({ roles: config.HERALD_ROLES, port: config.PORT }, 'herald started');
 

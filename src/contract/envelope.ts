@@ -6,7 +6,8 @@ export type ChannelName = z.infer<typeof channelSchema>;
 
 const MAX_DATA_BYTES = 64 * 1024;
 
-export const recipientSchema = z
+/** A recipient's fields; preview takes them without the at-least-one-address rule. */
+export const recipientFieldsSchema = z
   .object({
     userId: z.string().min(1).max(128).optional(),
     email: z.email().max(320).optional(),
@@ -18,7 +19,9 @@ export const recipientSchema = z
     dingtalkUserId: z.string().min(1).max(128).optional(),
     locale: z.string().min(2).max(35).optional(),
   })
-  .strict()
+  .strict();
+
+export const recipientSchema = recipientFieldsSchema
   .refine((r) => r.userId || r.email || r.mobile || r.dingtalkUserId, {
     message: 'a recipient needs at least one address: userId, email, mobile or dingtalkUserId',
   })

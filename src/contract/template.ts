@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CHANNELS, recipientSchema } from './envelope';
+import { CHANNELS, recipientFieldsSchema } from './envelope';
 
 export const TEMPLATE_CODE_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/i;
 export const templateCodeSchema = z
@@ -182,7 +182,7 @@ export const previewRequestSchema = z
   .object({
     data: z.record(z.string(), z.unknown()).default({}),
     locale: localeTagSchema.optional(),
-    recipient: recipientSchema
+    recipient: recipientFieldsSchema
       .optional()
       .describe('a sample recipient; its fields are available to the template'),
   })
