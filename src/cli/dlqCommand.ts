@@ -2,9 +2,11 @@ import { topologyNames } from '../broker/topologyNames';
 import type { Config } from '../config/loadConfig';
 import { createAmqpEnvelopePublisher } from '../consumer/envelopePublisher';
 import { createDeadLetterStore } from '../deadLetters/deadLetterStore';
+import { NotFoundError } from '../errors';
 import { withInfra } from './withInfra';
 
 const USAGE = 'usage: herald dlq list [limit] | herald dlq replay <id> | herald dlq purge --yes';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `herald dlq list|replay|purge`: the dead letters, as the API shows them. */
 export async function dlqCommand(
@@ -37,9 +39,20 @@ export async function dlqCommand(
           );
           return 2;
         }
-        const d = await store.replay(arg);
-        out(`replayed ${d.id} (${d.messageId ?? 'no id'}) to ${d.routingKey}`);
-        return 0;
+        // An operator's typo gets a line saying so, not a stack trace from the database driver.
+        if (!UUID.test(arg)) {
+          out(`"${arg}" is not a dead letter id; herald dlq list shows them`);
+          return 2;
+        }
+        try {
+          const d = await store.replay(arg);
+          out(`replayed ${d.id} (${d.messageId ?? 'no id'}) to ${d.routingKey}`);
+          return 0;
+        } catch (err) {
+          if (!(err instanceof NotFoundError)) throw err;
+          out(err.message);
+          return 1;
+        }
       }
       case 'purge':
         if (arg !== '--yes') {
