@@ -35,7 +35,7 @@ export const DEMO_INBOX_HTML = `<!doctype html>
 (() => {
   const $ = (id) => document.getElementById(id);
   const items = new Map();
-  let ws, lastSeq, token, retry;
+  let ws, lastSeq, token, retry, tokenWorked = false;
 
   const status = (text) => { $('status').textContent = text; };
   const setUnread = (n) => { $('badge').textContent = String(n); };
@@ -93,9 +93,10 @@ export const DEMO_INBOX_HTML = `<!doctype html>
     ws.onmessage = (ev) => {
       const f = JSON.parse(ev.data);
       if (f.type === 'hello') {
+        tokenWorked = true;
         status('connected as ' + f.userId);
         f.items.forEach(remember);
-        if (lastSeq === undefined) lastSeq = f.lastSeq;
+        lastSeq = Math.max(lastSeq ?? 0, f.lastSeq);
         setUnread(f.unread);
       } else if (f.type === 'message') {
         remember(f.item);
@@ -109,14 +110,21 @@ export const DEMO_INBOX_HTML = `<!doctype html>
       }
     };
     ws.onclose = (ev) => {
+      // A refused token is a 401 before the upgrade, which browsers report only as 1006: retry only
+      // with a token that got a hello before, or a bad token would loop here.
+      if (!tokenWorked || ev.code === 1008) {
+        status('could not connect (' + ev.code + '): check the token, then connect again');
+        return;
+      }
       status('disconnected (' + ev.code + (ev.reason ? ' ' + ev.reason : '') + '), retrying…');
-      if (ev.code !== 1008) retry = setTimeout(connect, 2000);
+      retry = setTimeout(connect, 2000);
     };
   }
 
   $('connect').addEventListener('submit', (e) => {
     e.preventDefault();
     token = $('token').value.trim();
+    tokenWorked = false;
     items.clear();
     lastSeq = undefined;
     $('items').replaceChildren();
