@@ -70,6 +70,8 @@ export const envSchema = z.object({
   HERALD_SHUTDOWN_GRACE_MS: intFrom(15_000, 0),
   HERALD_WS_HEARTBEAT_MS: intFrom(30_000, 100),
   HERALD_WS_MAX_BUFFERED_BYTES: intFrom(1_048_576, 1024),
+  HERALD_AUTH_FAILURE_LIMIT: intFrom(20, 0),
+  HERALD_AUTH_FAILURE_WINDOW_MS: intFrom(60_000, 1),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -39,7 +39,8 @@ function problem(
     status,
     code,
     ...(detail ? { detail } : {}),
-    instance: url,
+    // A WebSocket or misdirected client may carry its user token in the query; never echo it.
+    instance: url.replace(/([?&]token=)[^&]*/g, '$1[redacted]'),
     ...(errors === undefined ? {} : { errors }),
   };
 }
