@@ -18,6 +18,8 @@ import type { PipelineMetrics } from './pipelineMetrics';
 import { planDeliveries, selectChannels } from './planDeliveries';
 import { sendDeliveries, type SendDeps } from './sendDeliveries';
 
+const SENDING_RECHECK_MS = 5000;
+
 export interface DispatchDeps extends SendDeps {
   sql: TransactionalSqlClient;
   templates: TemplateResolver;
@@ -108,9 +110,14 @@ async function sendDue(
   const status = messageStatusOf(states.map((s) => s.status));
   if (results.length || claimed.length) await recordResults(deps.sql, env.id, results, status);
 
+  // A delivery another consumer is sending (the same id published twice) usually finishes in
+  // milliseconds: look again soon rather than at the end of its lease.
   const pending = states
     .filter((s) => !TERMINAL.has(s.status))
-    .map((s) => (s.next ?? deps.now()) - deps.now());
+    .map((s) => {
+      const wait = (s.next ?? deps.now()) - deps.now();
+      return s.status === 'sending' ? Math.min(wait, SENDING_RECHECK_MS) : wait;
+    });
   const retryInMs = pending.length ? Math.max(0, Math.min(...pending)) : undefined;
   return { kind: 'done', messageId: env.id, status, retryInMs };
 }
