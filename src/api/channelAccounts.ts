@@ -9,20 +9,15 @@ import {
   createAccountBodySchema,
   replaceAccountBodySchema,
 } from '../contract/channelAccount';
+import { problemSchema } from '../http/problemSchema';
 
-const problem = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.int(),
-    code: z.string(),
-    detail: z.string().optional(),
-    instance: z.string().optional(),
-    errors: z.unknown().optional(),
-  })
-  .describe('application/problem+json (RFC 9457)');
-
-const errors = { 400: problem, 401: problem, 404: problem, 409: problem, 422: problem };
+const errors = {
+  400: problemSchema,
+  401: problemSchema,
+  404: problemSchema,
+  409: problemSchema,
+  422: problemSchema,
+};
 const params = z.object({ name: accountNameSchema });
 const tags = ['channel-accounts'];
 

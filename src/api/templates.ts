@@ -12,18 +12,7 @@ import {
   templateVersionSchema,
   updateTemplateSchema,
 } from '../contract/template';
-
-const problemSchema = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    code: z.string(),
-    detail: z.string().optional(),
-    instance: z.string().optional(),
-    errors: z.unknown().optional(),
-  })
-  .describe('application/problem+json (RFC 9457)');
+import { problemSchema } from '../http/problemSchema';
 
 const codeParams = z.object({ code: templateCodeSchema });
 const versionParams = codeParams.extend({ version: z.coerce.number().int().min(1) });

@@ -1,20 +1,6 @@
 import type { ChannelName, Envelope, Recipient } from '../contract/envelope';
-import type { DingTalkMsgType, RobotAccountConfig, Sender, SmtpAccountConfig } from '../senders/types';
-
-/** The parts of one channel after rendering for one recipient (DingTalk: once per envelope). */
-export interface RenderedParts {
-  mail?: { account?: string; subject: string; html: string; text?: string };
-  dingtalk?: {
-    account?: string;
-    msgtype: DingTalkMsgType;
-    title?: string;
-    text: string;
-    url?: string;
-    picUrl?: string;
-    btnTitle?: string;
-  };
-  im?: { title: string; body: string; url?: string; category?: string; data?: Record<string, unknown> };
-}
+import type { RenderedParts } from '../contract/template';
+import type { RobotAccountConfig, Sender, SmtpAccountConfig } from '../senders/types';
 
 /** A template version as dispatch uses it: bound to the template module by src/consumer/templateBinding.ts. */
 export interface ResolvedTemplate {
@@ -47,4 +33,4 @@ export type DispatchResult =
   | { kind: 'done'; messageId: string; status: string; retryInMs?: number }
   | { kind: 'rejected'; messageId?: string; code: string; reason: string };
 
-export type { Envelope };
+export type { Envelope, RenderedParts };

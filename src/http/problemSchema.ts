@@ -11,4 +11,5 @@ export const problemSchema = z
     instance: z.string().optional(),
     errors: z.unknown().optional(),
   })
+  .describe('application/problem+json (RFC 9457)')
   .meta({ id: 'Problem' });
