@@ -9,7 +9,7 @@ import {
   type TestHerald,
 } from '../support/testHerald';
 import { launchChromium, describeWithBrowser } from './support/headlessChromium';
-import { heraldApi } from './support/heraldApi';
+import { heraldApi } from '../support/heraldApi';
 
 const USER = 'u-demo';
 const SCREENSHOT = '/tmp/herald-demo-inbox.png';
@@ -70,7 +70,7 @@ describeWithBrowser('e2e: the demo inbox page in headless Chromium', () => {
     it('shows a message published after it connected, and marks it read on click', async () => {
       // One item waits in the inbox before the page connects: it must come with `hello`.
       await publish('demo-1', '980');
-      await api.settledMessage('demo-1');
+      await api.finished('demo-1');
 
       await page.goto(`${h.baseUrl}/demo/inbox`);
       let sockets = 0;
@@ -103,7 +103,7 @@ describeWithBrowser('e2e: the demo inbox page in headless Chromium', () => {
       // The push reached a live socket, so the delivery says so.
       await eventually(
         async () => {
-          const m = await api.settledMessage('demo-2');
+          const m = await api.finished('demo-2');
           return m.deliveries[0]?.status === 'delivered';
         },
         10_000,
@@ -124,7 +124,7 @@ describeWithBrowser('e2e: the demo inbox page in headless Chromium', () => {
       ]);
       await eventually(
         async () => {
-          const m = await api.settledMessage('demo-2');
+          const m = await api.finished('demo-2');
           return m.deliveries[0]?.status === 'read';
         },
         10_000,

@@ -2,7 +2,7 @@ import { startFakeRobot, type FakeRobot } from '../senders/support/fakeRobot';
 import { startSmtpSink, type SmtpSink } from '../senders/support/smtpSink';
 import { describeWith } from '../support/services';
 import { createTestDeployment, type TestDeployment, type TestHerald } from '../support/testHerald';
-import { heraldApi, type DeliveryRow } from './support/heraldApi';
+import { heraldApi, type DeliveryWithAttempts } from '../support/heraldApi';
 import { startTlsFront, trustTlsFront, type TlsFront } from './support/tlsFront';
 
 const ROBOT_SECRET = 'SEC0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0';
@@ -36,7 +36,7 @@ function template(code: string, robotAccount: string) {
   };
 }
 
-const byChannelAndRecipient = (a: DeliveryRow, b: DeliveryRow) =>
+const byChannelAndRecipient = (a: DeliveryWithAttempts, b: DeliveryWithAttempts) =>
   a.channel.localeCompare(b.channel) || a.recipientIndex - b.recipientIndex;
 
 describeWith(['postgres', 'rabbitmq'], 'e2e: one envelope over mail and DingTalk', () => {
@@ -105,7 +105,7 @@ describeWith(['postgres', 'rabbitmq'], 'e2e: one envelope over mail and DingTalk
       { id: 'e2e-order-981', template: 'order_shipped', to: recipients, data },
       202,
     );
-    const message = await api.settledMessage('e2e-order-981');
+    const message = await api.finished('e2e-order-981');
     expect(message.status).toBe('completed');
 
     const deliveries = [...message.deliveries].sort(byChannelAndRecipient);
@@ -116,7 +116,11 @@ describeWith(['postgres', 'rabbitmq'], 'e2e: one envelope over mail and DingTalk
       ['mail', 0, 'sent', 1, 1],
       ['mail', 1, 'sent', 1, 1],
     ]);
-    const [robotDelivery, liMail, wangMail] = deliveries as [DeliveryRow, DeliveryRow, DeliveryRow];
+    const [robotDelivery, liMail, wangMail] = deliveries as [
+      DeliveryWithAttempts,
+      DeliveryWithAttempts,
+      DeliveryWithAttempts,
+    ];
 
     // The sink: exactly the two mails, rendered per recipient, with the delivery's Message-ID.
     const mails = await sink.waitForMessages(2);
@@ -178,7 +182,7 @@ describeWith(['postgres', 'rabbitmq'], 'e2e: one envelope over mail and DingTalk
       },
       202,
     );
-    const message = await api.settledMessage('e2e-order-982');
+    const message = await api.finished('e2e-order-982');
     expect(message.status).toBe('partially_failed');
 
     const deliveries = [...message.deliveries].sort(byChannelAndRecipient);

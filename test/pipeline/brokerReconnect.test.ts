@@ -7,7 +7,7 @@ import {
   type TestHerald,
 } from '../support/testHerald';
 import { amqpPortsOf, closeFromBroker, describeWithBrokerCli, queueCounts } from './support/brokerSide';
-import { heraldApi } from './support/heraldApi';
+import { heraldApi } from '../support/heraldApi';
 import { pipelineCounts } from './support/pipelineCounts';
 
 const TOTAL = 300;

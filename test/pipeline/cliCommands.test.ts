@@ -10,7 +10,7 @@ import {
   type TestDeployment,
   type TestHerald,
 } from '../support/testHerald';
-import { heraldApi, orderShipped, type HeraldApi } from './support/heraldApi';
+import { heraldApi, orderShipped, type HeraldApi } from '../support/heraldApi';
 
 /** Runs a command function as `herald` would, capturing what it prints. */
 async function capture(run: (out: (line: string) => void) => Promise<number>) {

@@ -6,7 +6,7 @@ import {
   type TestDeployment,
   type TestHerald,
 } from '../support/testHerald';
-import { heraldApi, orderShipped, type DeadLetterJson, type HeraldApi } from './support/heraldApi';
+import { heraldApi, orderShipped, type DeadLetterJson, type HeraldApi } from '../support/heraldApi';
 
 /** Each bad input, as raw bytes on the wire, with the code and reason Herald must give it. */
 const BAD_INPUTS: Array<{ name: string; bytes: Buffer; code: string; reason: RegExp; messageId?: string }> = [

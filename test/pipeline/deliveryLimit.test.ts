@@ -7,7 +7,7 @@ import {
   type TestDeployment,
   type TestHerald,
 } from '../support/testHerald';
-import { heraldApi } from './support/heraldApi';
+import { heraldApi } from '../support/heraldApi';
 
 /**
  * An envelope whose dispatch keeps failing with an error that is not an outage (here a database trigger

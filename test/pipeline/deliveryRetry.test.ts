@@ -1,7 +1,7 @@
 import { describeWith } from '../support/services';
 import { createTestDeployment, type TestDeployment, type TestHerald } from '../support/testHerald';
 import { startSmtpSink, type SmtpSink } from '../senders/support/smtpSink';
-import { heraldApi, type DeliveryJson, type HeraldApi } from './support/heraldApi';
+import { heraldApi, type DeliveryJson, type HeraldApi } from '../support/heraldApi';
 
 describeWith(['postgres', 'rabbitmq'], 'pipeline on RabbitMQ: POST /v1/deliveries/:id/retry', () => {
   let dep: TestDeployment;

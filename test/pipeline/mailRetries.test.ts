@@ -1,7 +1,7 @@
 import { describeWith } from '../support/services';
 import { createTestDeployment, type TestDeployment, type TestHerald } from '../support/testHerald';
 import { startSmtpSink, type SinkReply, type SmtpSink } from '../senders/support/smtpSink';
-import { heraldApi, type HeraldApi, type MessageJson } from './support/heraldApi';
+import { heraldApi, type HeraldApi, type MessageJson } from '../support/heraldApi';
 
 const RETRY_DELAYS = [300, 600, 1200];
 /**

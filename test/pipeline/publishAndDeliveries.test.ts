@@ -2,7 +2,7 @@ import { createHeraldPublisher, type HeraldPublisher } from '../../src/sdk/publi
 import { describeWith, TEST_AMQP_URL } from '../support/services';
 import { createTestDeployment, type TestDeployment, type TestHerald } from '../support/testHerald';
 import { startSmtpSink, type SmtpSink } from '../senders/support/smtpSink';
-import { heraldApi, orderShipped, type DeliveryJson, type HeraldApi } from './support/heraldApi';
+import { heraldApi, orderShipped, type DeliveryJson, type HeraldApi } from '../support/heraldApi';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const summary = (d: DeliveryJson & { attemptLog?: unknown[] }) =>

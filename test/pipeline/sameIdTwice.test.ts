@@ -8,7 +8,7 @@ import {
   type TestHerald,
 } from '../support/testHerald';
 import { startSmtpSink, type SmtpSink } from '../senders/support/smtpSink';
-import { heraldApi, orderShipped, type HeraldApi } from './support/heraldApi';
+import { heraldApi, orderShipped, type HeraldApi } from '../support/heraldApi';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -9,7 +9,7 @@ import { TEST_AMQP_URL } from '../support/services';
 import { ADMIN_TOKEN } from '../support/testApp';
 import { createTestDeployment, eventually, JWT_SECRET, type TestDeployment } from '../support/testHerald';
 import { describeWithBrokerCli, queueCounts } from './support/brokerSide';
-import { heraldApi } from './support/heraldApi';
+import { heraldApi } from '../support/heraldApi';
 import { startHeraldProcess, type HeraldProcess } from './support/heraldProcess';
 import { pipelineCounts } from './support/pipelineCounts';
 

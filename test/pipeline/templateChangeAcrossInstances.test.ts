@@ -5,7 +5,7 @@ import {
   type TestDeployment,
   type TestHerald,
 } from '../support/testHerald';
-import { heraldApi } from './support/heraldApi';
+import { heraldApi } from '../support/heraldApi';
 
 /**
  * Two instances on one broker and database: a template changed through one is used by the other at

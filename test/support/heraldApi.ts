@@ -1,5 +1,5 @@
-import { ADMIN_TOKEN } from '../../support/testApp';
-import { eventually } from '../../support/testHerald';
+import { ADMIN_TOKEN } from './testApp';
+import { eventually } from './testHerald';
 
 export interface AttemptJson {
   attempt: number;
@@ -36,6 +36,8 @@ export interface MessageJson {
   updatedAt: string;
   deliveries: Array<DeliveryJson & { attemptLog: AttemptJson[] }>;
 }
+
+export type DeliveryWithAttempts = MessageJson['deliveries'][number];
 
 export interface DeadLetterJson {
   id: string;
@@ -92,6 +94,9 @@ export function heraldApi(baseUrl: string) {
   return {
     call,
     expectStatus,
+    /** POSTs and insists on `expected`, so a refused setup fails with the API's own words. */
+    post: <T = unknown>(path: string, body: unknown, expected: number) =>
+      expectStatus<T>(expected, 'POST', path, body),
     message,
     createTemplate: (template: Record<string, unknown>) =>
       expectStatus<unknown>(201, 'POST', '/v1/templates', template),
