@@ -10,6 +10,11 @@ import { declareTopology } from './topology';
 import { retryWhileInfraDown } from './waitForInfra';
 
 export const MAX_ENVELOPE_BYTES = 1024 * 1024;
+/**
+ * An envelope over MAX_ENVELOPE_BYTES can never be accepted, so its dead letter keeps only this much of
+ * it: enough to see what it was, without copying megabytes to herald.dead and into the database.
+ */
+export const OVERSIZE_DEAD_LETTER_BYTES = 64 * 1024;
 
 export interface AmqpRunnerOptions {
   broker: BrokerConnection;
@@ -70,12 +75,15 @@ export function createAmqpRunner(opts: AmqpRunnerOptions) {
     messageId?: string,
   ) {
     opts.metrics?.deadLettered.inc({ code });
-    await publishConfirmed(ch, names.dead, msg.content, {
+    const oversize = msg.content.length > MAX_ENVELOPE_BYTES;
+    const content = oversize ? msg.content.subarray(0, OVERSIZE_DEAD_LETTER_BYTES) : msg.content;
+    const note = oversize ? ` (payload cut to its first ${OVERSIZE_DEAD_LETTER_BYTES} bytes)` : '';
+    await publishConfirmed(ch, names.dead, content, {
       contentType: msg.properties.contentType,
       messageId: messageId ?? msg.properties.messageId,
       headers: {
         'x-herald-code': code,
-        'x-herald-reason': reason.slice(0, 1000),
+        'x-herald-reason': `${reason.slice(0, 1000)}${note}`,
         'x-herald-routing-key': msg.fields.routingKey,
       },
     });

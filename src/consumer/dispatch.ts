@@ -17,6 +17,7 @@ import type { DispatchResult, ResolvedTemplate, TemplateResolver } from './dispa
 import type { PipelineMetrics } from './pipelineMetrics';
 import { planDeliveries, selectChannels } from './planDeliveries';
 import { sendDeliveries, type SendDeps } from './sendDeliveries';
+import { retryWhileInfraDown } from './waitForInfra';
 
 const SENDING_RECHECK_MS = 5000;
 
@@ -108,7 +109,17 @@ async function sendDue(
   for (const r of results) byId.set(r.deliveryId, { status: r.status, next: r.nextAttemptAt?.getTime() });
   const states = [...byId.values()];
   const status = messageStatusOf(states.map((s) => s.status));
-  if (results.length || claimed.length) await recordResults(deps.sql, env.id, results, status);
+  // The sends have gone out: if the database blinks now, wait and write their outcome rather than fail,
+  // or the redelivered envelope would find them claimed and send them again once the lease ran out.
+  if (results.length || claimed.length)
+    await retryWhileInfraDown(() => recordResults(deps.sql, env.id, results, status), {
+      stopping: () => false,
+      onWait: (err, delayMs) =>
+        deps.log.warn(
+          { err: (err as Error).message, delayMs, messageId: env.id },
+          'database unavailable; holding the outcome of sent deliveries',
+        ),
+    });
 
   // A delivery another consumer is sending (the same id published twice) usually finishes in
   // milliseconds: look again soon rather than at the end of its lease.

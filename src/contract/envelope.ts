@@ -6,6 +6,16 @@ export type ChannelName = z.infer<typeof channelSchema>;
 
 const MAX_DATA_BYTES = 64 * 1024;
 
+/** Deeper data or meta would overflow JSON.stringify or PostgreSQL's jsonb parser long before 64 KiB. */
+const MAX_DATA_DEPTH = 32;
+
+/** Whether `value` nests objects or arrays more than `levels` deep; looks no deeper than that. */
+function nestedDeeperThan(value: unknown, levels: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (levels === 0) return true;
+  return Object.values(value).some((v) => nestedDeeperThan(v, levels - 1));
+}
+
 /** A recipient's fields; preview takes them without the at-least-one-address rule. */
 export const recipientFieldsSchema = z
   .object({
@@ -41,13 +51,23 @@ export const envelopeSchema = z
     data: z
       .record(z.string(), z.unknown())
       .default({})
+      .refine((d) => !nestedDeeperThan(d, MAX_DATA_DEPTH), {
+        message: `data must not nest objects or arrays more than ${MAX_DATA_DEPTH} levels deep`,
+        abort: true,
+      })
       .refine((d) => Buffer.byteLength(JSON.stringify(d)) <= MAX_DATA_BYTES, {
         message: `data must be at most ${MAX_DATA_BYTES} bytes of JSON`,
       }),
     channels: z.array(channelSchema).min(1).optional().describe("a subset of the template's channels"),
     locale: z.string().min(2).max(35).optional(),
     atAll: z.boolean().optional().describe('DingTalk: @ everyone in the group'),
-    meta: z.record(z.string(), z.unknown()).optional().describe('carried into logs, e.g. source and traceId'),
+    meta: z
+      .record(z.string(), z.unknown())
+      .refine((m) => !nestedDeeperThan(m, MAX_DATA_DEPTH), {
+        message: `meta must not nest objects or arrays more than ${MAX_DATA_DEPTH} levels deep`,
+      })
+      .optional()
+      .describe('carried into logs, e.g. source and traceId'),
   })
   .strict()
   .meta({ id: 'EnvelopeV1' });

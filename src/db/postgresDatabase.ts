@@ -25,7 +25,9 @@ export function createPostgresDatabase(url: string, poolSize: number): Database 
   });
   // Without a listener an idle client's error (server restart) would crash the process.
   pool.on('error', () => undefined);
-  const adapter = new PrismaPg(pool, { schema });
+  // Prisma checks clients out for its transactions; a server shutdown mid-transaction must be an error
+  // on that query, not an unhandled 'error' event that ends the process.
+  const adapter = new PrismaPg(pool, { schema, onConnectionError: () => undefined, onPoolError: () => undefined });
   const prisma = new PrismaClient({ adapter });
   const wrap = (c: pg.Pool | pg.PoolClient): SqlClient => ({
     query: async <T>(text: string, params?: readonly unknown[]) => {
@@ -47,16 +49,27 @@ export function createPostgresDatabase(url: string, poolSize: number): Database 
       ...wrap(pool),
       async transaction(fn) {
         const client = await pool.connect();
+        // The pool listens for errors only on idle clients: without this, a server shutdown between two
+        // statements of a transaction is an unhandled 'error' event that kills the process.
+        let broken: Error | undefined;
+        const onError = (err: Error) => {
+          broken = err;
+        };
+        client.on('error', onError);
         try {
           await client.query('BEGIN');
           const result = await fn(wrap(client));
           await client.query('COMMIT');
           return result;
         } catch (err) {
-          await client.query('ROLLBACK').catch(() => undefined);
+          await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+            broken ??= rollbackErr;
+          });
           throw err;
         } finally {
-          client.release();
+          client.off('error', onError);
+          // Releasing with an error discards the connection instead of handing it out again.
+          client.release(broken);
         }
       },
     },

@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import amqplib from 'amqplib';
+import { Pool } from 'pg';
+import { topologyNames, type TopologyNames } from '../../../src/broker/topologyNames';
+import { loadConfig } from '../../../src/config/loadConfig';
+import { retryQueueDelays } from '../../../src/consumer/retryPolicy';
+import type { EnvelopeInput } from '../../../src/contract/envelope';
+import { createHeraldPublisher, type HeraldPublisher } from '../../../src/sdk/publisher';
+import type { SmtpSink } from '../../senders/support/smtpSink';
+import { TEST_AMQP_URL, TEST_DATABASE_URL } from '../../support/services';
+import { ADMIN_TOKEN } from '../../support/testApp';
+import { startHeraldProcess, type HeraldProcess } from './heraldProcess';
+
+export const TEMPLATE = 'chaos_notice';
+const JWT_SECRET = 'chaos-jwt-secret-0123456789abcdef-0123456789';
+
+/**
+ * A database schema, queue prefix and HERALD_HOME of one scenario's own, the Herald child processes
+ * started on them, and a direct SQL pool to count what happened.
+ */
+export interface ChaosDeployment {
+  schema: string;
+  prefix: string;
+  names: TopologyNames;
+  env: Record<string, string>;
+  /** SQL on the scenario's schema (search_path set), for counting. */
+  db: Pool;
+  start(env?: Record<string, string>): Promise<HeraldProcess>;
+  /** Creates the `sink` SMTP account and the mail + IM template through the admin API. */
+  setUp(h: HeraldProcess, sink: SmtpSink): Promise<void>;
+  publisher(): Promise<HeraldPublisher>;
+  /** Kills what is still running, deletes the queues and exchanges, drops the schema. */
+  destroy(): Promise<void>;
+}
+
+export function createChaosDeployment(baseEnv: Record<string, string> = {}): ChaosDeployment {
+  const id = randomBytes(5).toString('hex');
+  const schema = `chaos_${id}`;
+  const prefix = `chaos${id}.`;
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-chaos-'));
+  const databaseUrl = `${TEST_DATABASE_URL}${TEST_DATABASE_URL.includes('?') ? '&' : '?'}schema=${schema}`;
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    AMQP_URL: TEST_AMQP_URL,
+    HERALD_QUEUE_PREFIX: prefix,
+    HERALD_HOME: home,
+    HERALD_ADMIN_TOKENS: ADMIN_TOKEN,
+    HERALD_JWT_SECRET: JWT_SECRET,
+    LOG_LEVEL: 'warn',
+    ...baseEnv,
+  };
+  const db = new Pool({ connectionString: TEST_DATABASE_URL, max: 4, options: `-c search_path=${schema}` });
+  db.on('error', () => undefined); // idle clients die when PostgreSQL is stopped on purpose
+  const processes: HeraldProcess[] = [];
+  const publishers: HeraldPublisher[] = [];
+
+  async function admin(h: HeraldProcess, method: string, route: string, body: unknown) {
+    const res = await fetch(`${h.baseUrl}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (res.status >= 300) throw new Error(`${method} ${route}: ${res.status} ${await res.text()}`);
+  }
+
+  return {
+    schema,
+    prefix,
+    names: topologyNames(prefix),
+    env,
+    db,
+    async start(extra = {}) {
+      const h = await startHeraldProcess({ ...env, ...extra });
+      processes.push(h);
+      return h;
+    },
+    async setUp(h, sink) {
+      await admin(h, 'POST', '/v1/channel-accounts', {
+        name: 'sink',
+        type: 'smtp',
+        config: { host: sink.host, port: sink.port, secure: false, from: 'Herald <herald@example.com>' },
+      });
+      await admin(h, 'POST', '/v1/templates', {
+        code: TEMPLATE,
+        name: 'Chaos notice',
+        variables: { n: 'string' },
+        channels: {
+          mail: {
+            account: 'sink',
+            subject: 'Notice {{ n }}',
+            html: '<p>Hello {{ name }}, notice {{ n }}.</p>',
+          },
+          im: { title: 'Notice {{ n }}', body: 'notice {{ n }}' },
+        },
+      });
+    },
+    async publisher() {
+      const p = await createHeraldPublisher({ url: TEST_AMQP_URL, prefix });
+      publishers.push(p);
+      return p;
+    },
+    async destroy() {
+      for (const h of processes) {
+        h.kill('SIGKILL');
+        await h.exited;
+      }
+      for (const p of publishers) await p.close().catch(() => undefined);
+      const names = topologyNames(prefix);
+      const delays = retryQueueDelays(loadConfig({ ...env, ...baseEnv }).HERALD_RETRY_DELAYS);
+      const conn = await amqplib.connect(TEST_AMQP_URL);
+      try {
+        const ch = await conn.createChannel();
+        for (const q of [names.dispatch, names.dead, ...delays.map((d) => names.retryQueue(d))])
+          await ch.deleteQueue(q);
+        for (const x of [names.exchange, names.im, names.events]) await ch.deleteExchange(x);
+        await ch.close();
+      } finally {
+        await conn.close();
+      }
+      await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await db.end();
+      fs.rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A valid envelope: one recipient, mail + IM, so two sends land per envelope. */
+export function chaosEnvelope(id: string, i: number): EnvelopeInput {
+  return {
+    id,
+    template: TEMPLATE,
+    to: [{ userId: `u-${i % 97}`, email: `r${i}@example.com`, name: `R${i}` }],
+    data: { n: String(i) },
+  };
+}
+
+/**
+ * Publishes every envelope through the SDK, a few hundred at a time; a publish the SDK reports as
+ * failed (broker away, not confirmed) is published again after a pause, as a real service would.
+ */
+export async function publishAll(
+  publisher: HeraldPublisher,
+  envelopes: readonly EnvelopeInput[],
+  opts: {
+    concurrency?: number;
+    onFailure?: (err: Error) => void;
+    onConfirmed?: () => void;
+    paceMs?: number;
+  } = {},
+): Promise<{ failedAttempts: number }> {
+  let next = 0;
+  let failedAttempts = 0;
+  const worker = async () => {
+    for (;;) {
+      const e = envelopes[next++];
+      if (!e) return;
+      for (;;) {
+        try {
+          await publisher.publish(e);
+          opts.onConfirmed?.();
+          break;
+        } catch (err) {
+          failedAttempts += 1;
+          opts.onFailure?.(err as Error);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+      if (opts.paceMs) await new Promise((r) => setTimeout(r, opts.paceMs));
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency ?? 100 }, worker));
+  return { failedAttempts };
+}
+
+/** How many of these messages have reached a final status. */
+export async function finishedCount(db: Pool, ids: readonly string[]): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM "Message" WHERE id = ANY($1) AND status IN ('completed', 'partially_failed', 'rejected')`,
+    [ids],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
