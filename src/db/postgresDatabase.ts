@@ -27,7 +27,11 @@ export function createPostgresDatabase(url: string, poolSize: number): Database 
   pool.on('error', () => undefined);
   // Prisma checks clients out for its transactions; a server shutdown mid-transaction must be an error
   // on that query, not an unhandled 'error' event that ends the process.
-  const adapter = new PrismaPg(pool, { schema, onConnectionError: () => undefined, onPoolError: () => undefined });
+  const adapter = new PrismaPg(pool, {
+    schema,
+    onConnectionError: () => undefined,
+    onPoolError: () => undefined,
+  });
   const prisma = new PrismaClient({ adapter });
   const wrap = (c: pg.Pool | pg.PoolClient): SqlClient => ({
     query: async <T>(text: string, params?: readonly unknown[]) => {

@@ -121,73 +121,60 @@ export function createInboxStore(sql: TransactionalSqlClient): InboxStore {
     async insertItems(input) {
       if (input.length === 0) return { items: [], unread: {} };
       return sql.transaction(async (tx) => {
-        const byDelivery = new Map<string, InboxItem>();
-        const existing = await tx.query<ItemRow>(
-          `SELECT ${COLUMNS} FROM "InboxItem" WHERE "deliveryId" = ANY($1::uuid[])`,
-          [[...new Set(input.map((i) => i.deliveryId))]],
-        );
-        for (const r of existing.rows) byDelivery.set(r.deliveryId as string, toItem(r));
-
-        const fresh: NewInboxItem[] = [];
-        const seen = new Set<string>();
-        for (const i of input) {
-          if (byDelivery.has(i.deliveryId) || seen.has(i.deliveryId)) continue;
-          seen.add(i.deliveryId);
-          fresh.push(i);
-        }
-        const created = new Set<string>();
-        if (fresh.length > 0) {
-          const perUser = new Map<string, number>();
-          for (const i of fresh) perUser.set(i.userId, (perUser.get(i.userId) ?? 0) + 1);
-          // Sorted so concurrent batches lock counter rows in the same order and cannot deadlock.
-          const users = [...perUser.keys()].sort();
-          const counters = await tx.query<{ userId: string; lastSeq: string | number }>(
-            `INSERT INTO "InboxCounter" ("userId", "lastSeq")
-             SELECT * FROM unnest($1::text[], $2::int8[])
+        // One statement takes the seqs and inserts the items that do not exist yet: this runs once per
+        // envelope on the send path, so round trips count. Users are locked in sorted order, so
+        // concurrent batches cannot deadlock on the counter rows.
+        const inserted = await tx.query<ItemRow>(
+          `WITH input AS (
+             SELECT DISTINCT ON (u.did) u.*
+               FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+                           $7::text[], $8::text[], $9::jsonb[]) WITH ORDINALITY
+                 AS u(id, uid, did, mid, title, body, url, category, data, ord)
+              WHERE NOT EXISTS (SELECT 1 FROM "InboxItem" x WHERE x."deliveryId" = u.did)
+              ORDER BY u.did, u.ord
+           ), numbered AS (
+             SELECT i.*, row_number() OVER (PARTITION BY i.uid ORDER BY i.ord) AS rn,
+                    count(*) OVER (PARTITION BY i.uid) AS cnt
+               FROM input i
+           ), counters AS (
+             INSERT INTO "InboxCounter" ("userId", "lastSeq")
+             SELECT uid, count(*) FROM input GROUP BY uid ORDER BY uid
              ON CONFLICT ("userId") DO UPDATE SET "lastSeq" = "InboxCounter"."lastSeq" + EXCLUDED."lastSeq"
-             RETURNING "userId", "lastSeq"`,
-            [users, users.map((u) => perUser.get(u))],
+             RETURNING "userId", "lastSeq"
+           )
+           INSERT INTO "InboxItem" (id, "userId", seq, "deliveryId", "messageId", title, body, url, category, data)
+           SELECT n.id, n.uid, c."lastSeq" - n.cnt + n.rn, n.did, n.mid, n.title, n.body, n.url, n.category, n.data
+             FROM numbered n JOIN counters c ON c."userId" = n.uid
+            ORDER BY n.ord
+           ON CONFLICT ("deliveryId") DO NOTHING
+           RETURNING ${COLUMNS}`,
+          [
+            input.map(() => randomUUID()),
+            input.map((i) => i.userId),
+            input.map((i) => i.deliveryId),
+            input.map((i) => i.messageId),
+            input.map((i) => i.title),
+            input.map((i) => i.body),
+            input.map((i) => i.url ?? null),
+            input.map((i) => i.category ?? null),
+            input.map((i) => (i.data === undefined ? null : JSON.stringify(i.data))),
+          ],
+        );
+        const byDelivery = new Map<string, InboxItem>();
+        const created = new Set<string>();
+        for (const r of inserted.rows) {
+          byDelivery.set(r.deliveryId as string, toItem(r));
+          created.add(r.deliveryId as string);
+        }
+        // Items that existed (a redelivered envelope), or that a concurrent transaction inserted first
+        // (the seq taken for it stays a gap).
+        const missing = [...new Set(input.map((i) => i.deliveryId))].filter((d) => !byDelivery.has(d));
+        if (missing.length > 0) {
+          const again = await tx.query<ItemRow>(
+            `SELECT ${COLUMNS} FROM "InboxItem" WHERE "deliveryId" = ANY($1::uuid[])`,
+            [missing],
           );
-          const next = new Map<string, number>();
-          for (const c of counters.rows)
-            next.set(c.userId, Number(c.lastSeq) - (perUser.get(c.userId) ?? 0) + 1);
-          const seqs = fresh.map((i) => {
-            const s = next.get(i.userId) as number;
-            next.set(i.userId, s + 1);
-            return s;
-          });
-          const inserted = await tx.query<ItemRow>(
-            `INSERT INTO "InboxItem" (id, "userId", seq, "deliveryId", "messageId", title, body, url, category, data)
-             SELECT * FROM unnest($1::uuid[], $2::text[], $3::int8[], $4::uuid[], $5::text[], $6::text[],
-                                  $7::text[], $8::text[], $9::text[], $10::jsonb[])
-             ON CONFLICT ("deliveryId") DO NOTHING
-             RETURNING ${COLUMNS}`,
-            [
-              fresh.map(() => randomUUID()),
-              fresh.map((i) => i.userId),
-              seqs,
-              fresh.map((i) => i.deliveryId),
-              fresh.map((i) => i.messageId),
-              fresh.map((i) => i.title),
-              fresh.map((i) => i.body),
-              fresh.map((i) => i.url ?? null),
-              fresh.map((i) => i.category ?? null),
-              fresh.map((i) => (i.data === undefined ? null : JSON.stringify(i.data))),
-            ],
-          );
-          for (const r of inserted.rows) {
-            byDelivery.set(r.deliveryId as string, toItem(r));
-            created.add(r.deliveryId as string);
-          }
-          // A concurrent transaction inserted the same delivery first: use its row (the seq we took stays a gap).
-          const lost = fresh.filter((i) => !created.has(i.deliveryId)).map((i) => i.deliveryId);
-          if (lost.length > 0) {
-            const again = await tx.query<ItemRow>(
-              `SELECT ${COLUMNS} FROM "InboxItem" WHERE "deliveryId" = ANY($1::uuid[])`,
-              [lost],
-            );
-            for (const r of again.rows) byDelivery.set(r.deliveryId as string, toItem(r));
-          }
+          for (const r of again.rows) byDelivery.set(r.deliveryId as string, toItem(r));
         }
         const unread = await unreadOf(tx, [...new Set(input.map((i) => i.userId))]);
         const firstUse = new Set<string>();
