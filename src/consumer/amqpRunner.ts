@@ -196,7 +196,9 @@ export function createAmqpRunner(opts: AmqpRunnerOptions) {
         // No new deliveries arrive once the consumers are cancelled; in-flight ones still get their acks.
         for (const tag of consumerTags) await ch.cancel(tag).catch(() => undefined);
       }
-      await Promise.allSettled([...inFlight]);
+      // Deliveries already on their way when the cancel went out still arrive and are handled: wait until
+      // none is left, or one could commit its rows and lose its ack to the channel's close.
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
       await ch?.close().catch(() => undefined);
     },
     inFlightCount: () => inFlight.size,

@@ -4,8 +4,9 @@ import type { ChannelName } from '../contract/envelope';
 import type { PlannedDelivery } from './planDeliveries';
 
 /**
- * The hot-path writes of the pipeline (Message, Delivery, DeliveryAttempt) as batched SQL: a handful of
- * statements per envelope whatever its number of recipients. Column names follow prisma/schema.prisma.
+ * The hot-path writes of the pipeline (Message, Delivery, DeliveryAttempt) as set-based SQL over a batch
+ * of envelopes: one statement per step whatever the number of envelopes and recipients (see
+ * deliveryStore.ts, which gathers the batches). Column names follow prisma/schema.prisma.
  */
 
 export type DeliveryStatus =
@@ -48,40 +49,52 @@ export interface AcceptedMessage {
   templateVersion: number | null;
 }
 
-/** Records the envelope; a known id keeps its row (idempotency), a previously rejected one is accepted again. */
-export async function acceptMessage(
+export interface MessageToAccept {
+  id: string;
+  templateCode: string;
+  templateVersion: number;
+  source?: string;
+  traceId?: string;
+  recipientCount: number;
+  envelope: unknown;
+}
+
+/**
+ * Records envelopes; a known id keeps its row (idempotency), a previously rejected one is accepted
+ * again. One statement for the whole batch; outputs in input order.
+ */
+export async function acceptMessages(
   sql: SqlClient,
-  m: {
-    id: string;
-    templateCode: string;
-    templateVersion: number;
-    source?: string;
-    traceId?: string;
-    recipientCount: number;
-    envelope: unknown;
-  },
-): Promise<AcceptedMessage> {
-  const { rows } = await sql.query<{ status: MessageStatus; templateVersion: number | null }>(
+  ms: readonly MessageToAccept[],
+): Promise<AcceptedMessage[]> {
+  const { rows } = await sql.query<AcceptedMessage & { id: string }>(
     `INSERT INTO "Message" (id, "templateCode", "templateVersion", status, source, "traceId", "recipientCount", envelope, "createdAt", "updatedAt")
-     VALUES ($1, $2, $3, 'accepted', $4, $5, $6, $7, now(), now())
+     SELECT u.id, u.code, u.version, 'accepted', u.source, u.trace, u.recipients, u.envelope, now(), now()
+     FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[], $7::text[]::jsonb[])
+       AS u(id, code, version, source, trace, recipients, envelope)
      ON CONFLICT (id) DO UPDATE SET
        status = CASE WHEN "Message".status = 'rejected' THEN 'accepted'::"MessageStatus" ELSE "Message".status END,
        reason = CASE WHEN "Message".status = 'rejected' THEN NULL ELSE "Message".reason END,
        "templateVersion" = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED."templateVersion" ELSE "Message"."templateVersion" END,
        envelope = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED.envelope ELSE "Message".envelope END,
        "updatedAt" = now()
-     RETURNING status, "templateVersion"`,
+     RETURNING id, status, "templateVersion"`,
     [
-      m.id,
-      m.templateCode,
-      m.templateVersion,
-      m.source ?? null,
-      m.traceId ?? null,
-      m.recipientCount,
-      JSON.stringify(m.envelope),
+      ms.map((m) => m.id),
+      ms.map((m) => m.templateCode),
+      ms.map((m) => m.templateVersion),
+      ms.map((m) => m.source ?? null),
+      ms.map((m) => m.traceId ?? null),
+      ms.map((m) => m.recipientCount),
+      ms.map((m) => JSON.stringify(m.envelope)),
     ],
   );
-  return rows[0] as AcceptedMessage;
+  const byId = new Map(rows.map((r) => [r.id, { status: r.status, templateVersion: r.templateVersion }]));
+  return ms.map((m) => {
+    const r = byId.get(m.id);
+    if (!r) throw new Error(`message ${m.id} was not recorded`);
+    return r;
+  });
 }
 
 /** Marks a message rejected with its reason, unless an envelope with the same id was already accepted. */
@@ -97,45 +110,69 @@ export async function rejectMessage(
   );
 }
 
-const DELIVERY_COLUMNS = `id, channel, "recipientIndex", status, attempts, "nextAttemptAt"`;
+const DELIVERY_COLUMNS = `id, "messageId", channel, "recipientIndex", status, attempts, "nextAttemptAt"`;
+type DeliveryRowOf = DeliveryRow & { messageId: string };
+
+function groupByMessage(rows: readonly DeliveryRowOf[]): Map<string, DeliveryRow[]> {
+  const out = new Map<string, DeliveryRow[]>();
+  for (const { messageId, ...row } of rows) {
+    const list = out.get(messageId);
+    if (list) list.push(row);
+    else out.set(messageId, [row]);
+  }
+  return out;
+}
+
+export interface DeliveriesToEnsure {
+  messageId: string;
+  templateCode: string;
+  planned: readonly PlannedDelivery[];
+}
 
 /**
- * Inserts the planned deliveries (ignoring ones that exist) and returns every delivery of the message,
- * in one round trip: the statement's snapshot shows the rows that existed, RETURNING the ones it added.
+ * Inserts the planned deliveries (ignoring ones that exist) and returns every delivery of each message,
+ * in one round trip for the batch: the statement's snapshot shows the rows that existed, RETURNING the
+ * ones it added.
  */
 export async function ensureDeliveries(
   sql: SqlClient,
-  messageId: string,
-  templateCode: string,
-  planned: readonly PlannedDelivery[],
-): Promise<DeliveryRow[]> {
-  const existing = `SELECT ${DELIVERY_COLUMNS} FROM "Delivery" WHERE "messageId" = $1`;
-  if (!planned.length) return (await sql.query<DeliveryRow>(existing, [messageId])).rows;
-  const { rows } = await sql.query<DeliveryRow>(
+  reqs: readonly DeliveriesToEnsure[],
+): Promise<DeliveryRow[][]> {
+  const ids = reqs.map((r) => r.messageId);
+  const existing = `SELECT ${DELIVERY_COLUMNS} FROM "Delivery" WHERE "messageId" = ANY($1::text[])`;
+  const planned = reqs.flatMap((r) =>
+    r.planned.map((p) => ({ ...p, messageId: r.messageId, templateCode: r.templateCode })),
+  );
+  const { rows } = await sql.query<DeliveryRowOf>(
     `WITH added AS (
        INSERT INTO "Delivery" (id, "messageId", channel, "recipientIndex", "userId", email, "templateCode", status, reason, "createdAt", "updatedAt")
-       SELECT u.id, $1, u.channel, u.idx, u.uid, u.email, $2, u.status, u.reason, now(), now()
-       FROM unnest($3::uuid[], $4::text[]::"Channel"[], $5::int[], $6::text[], $7::text[], $8::text[]::"DeliveryStatus"[], $9::text[])
-         AS u(id, channel, idx, uid, email, status, reason)
+       SELECT u.id, u.mid, u.channel, u.idx, u.uid, u.email, u.code, u.status, u.reason, now(), now()
+       FROM unnest($2::uuid[], $3::text[], $4::text[]::"Channel"[], $5::int[], $6::text[], $7::text[], $8::text[],
+                   $9::text[]::"DeliveryStatus"[], $10::text[])
+         AS u(id, mid, channel, idx, uid, email, code, status, reason)
        ON CONFLICT ("messageId", channel, "recipientIndex") DO NOTHING
        RETURNING ${DELIVERY_COLUMNS}
      )
      SELECT * FROM added UNION ALL ${existing}`,
     [
-      messageId,
-      templateCode,
+      ids,
       planned.map(() => randomUUID()),
+      planned.map((p) => p.messageId),
       planned.map((p) => p.channel),
       planned.map((p) => p.recipientIndex),
       planned.map((p) => p.userId ?? null),
       planned.map((p) => p.email ?? null),
+      planned.map((p) => p.templateCode),
       planned.map((p) => p.status),
       planned.map((p) => p.reason ?? null),
     ],
   );
+  let grouped = groupByMessage(rows);
   // A consumer racing on the same id committed rows after this statement's snapshot: read them now.
-  if (rows.length < planned.length) return (await sql.query<DeliveryRow>(existing, [messageId])).rows;
-  return rows;
+  if (reqs.some((r) => (grouped.get(r.messageId)?.length ?? 0) < r.planned.length)) {
+    grouped = groupByMessage((await sql.query<DeliveryRowOf>(existing, [ids])).rows);
+  }
+  return reqs.map((r) => grouped.get(r.messageId) ?? []);
 }
 
 /**
@@ -143,31 +180,43 @@ export async function ensureDeliveries(
  * nextAttemptAt. Two consumers holding the same envelope (published twice) cannot both claim a
  * delivery; one whose consumer died mid-send becomes claimable again when its lease runs out.
  */
-export async function claimDue(sql: SqlClient, messageId: string, leaseMs: number): Promise<DeliveryRow[]> {
-  const { rows } = await sql.query<DeliveryRow>(
+export async function claimDue(
+  sql: SqlClient,
+  messageIds: readonly string[],
+  leaseMs: number,
+): Promise<DeliveryRow[][]> {
+  const { rows } = await sql.query<DeliveryRowOf>(
     `UPDATE "Delivery" SET status = 'sending', "nextAttemptAt" = now() + make_interval(secs => $2::double precision / 1000),
        "updatedAt" = now()
-     WHERE "messageId" = $1
-       AND (status IN ('queued', 'retrying') OR status = 'sending')
+     WHERE "messageId" = ANY($1::text[])
+       AND status IN ('queued', 'retrying', 'sending')
        AND ("nextAttemptAt" IS NULL OR "nextAttemptAt" <= now() + interval '200 milliseconds')
-     RETURNING id, channel, "recipientIndex", status, attempts, "nextAttemptAt"`,
-    [messageId, leaseMs],
+     RETURNING ${DELIVERY_COLUMNS}`,
+    [messageIds, leaseMs],
   );
-  return rows;
+  const grouped = groupByMessage(rows);
+  // The same id twice in one batch (published twice): only the first caller sends what was claimed.
+  return messageIds.map((id) => {
+    const claimed = grouped.get(id) ?? [];
+    grouped.delete(id);
+    return claimed;
+  });
+}
+
+export interface ResultsToRecord {
+  messageId: string;
+  results: readonly AttemptResult[];
+  messageStatus: MessageStatus;
 }
 
 /**
- * Writes attempt rows, delivery states and the message status as one statement (data-modifying CTEs are
- * atomic like a transaction, at one round trip instead of five: this runs once per envelope).
+ * Writes attempt rows, delivery states and message statuses as one statement (data-modifying CTEs are
+ * atomic like a transaction) for a whole batch of envelopes.
  */
-export async function recordResults(
-  db: SqlClient,
-  messageId: string,
-  results: readonly AttemptResult[],
-  messageStatus: MessageStatus,
-): Promise<void> {
+export async function recordResults(sql: SqlClient, batch: readonly ResultsToRecord[]): Promise<void> {
+  const results = batch.flatMap((b) => b.results);
   const attempts = results.filter((r) => r.outcome !== undefined);
-  await db.query(
+  await sql.query(
     `WITH attempts AS (
        INSERT INTO "DeliveryAttempt" ("deliveryId", attempt, outcome, "providerId", "errorCode", "errorText", "durationMs", "createdAt")
        SELECT *, now() FROM unnest($3::uuid[], $4::int[], $5::text[]::"AttemptOutcome"[], $6::text[], $7::text[], $8::text[], $9::int[])
@@ -177,10 +226,12 @@ export async function recordResults(
        FROM unnest($10::uuid[], $11::text[]::"DeliveryStatus"[], $12::int[], $13::timestamptz[], $14::text[]) AS u(id, status, attempt, next, reason)
        WHERE d.id = u.id
      )
-     UPDATE "Message" SET status = $2, "updatedAt" = now() WHERE id = $1`,
+     UPDATE "Message" m SET status = u.status, "updatedAt" = now()
+     FROM unnest($1::text[], $2::text[]::"MessageStatus"[]) AS u(id, status)
+     WHERE m.id = u.id`,
     [
-      messageId,
-      messageStatus,
+      batch.map((b) => b.messageId),
+      batch.map((b) => b.messageStatus),
       attempts.map((r) => r.deliveryId),
       attempts.map((r) => r.attempt),
       attempts.map((r) => r.outcome),

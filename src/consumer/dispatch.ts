@@ -3,16 +3,13 @@ import type { z } from 'zod';
 import { envelopeSchema, type Envelope } from '../contract/envelope';
 import type { TransactionalSqlClient } from '../db/sqlClient';
 import {
-  acceptMessage,
-  claimDue,
-  ensureDeliveries,
   messageStatusOf,
-  recordResults,
   rejectMessage,
   TERMINAL,
   type AttemptResult,
   type DeliveryRow,
 } from './deliveryLog';
+import type { DeliveryStore } from './deliveryStore';
 import type { DispatchResult, ResolvedTemplate, TemplateResolver } from './dispatchTypes';
 import type { PipelineMetrics } from './pipelineMetrics';
 import { planDeliveries, selectChannels } from './planDeliveries';
@@ -23,11 +20,11 @@ const SENDING_RECHECK_MS = 5000;
 
 export interface DispatchDeps extends SendDeps {
   sql: TransactionalSqlClient;
+  /** The hot-path writes, batched across the envelopes in flight (createDeliveryStore). */
+  store: DeliveryStore;
   templates: TemplateResolver;
   log: FastifyBaseLogger;
   metrics?: PipelineMetrics;
-  /** How long a claimed delivery stays reserved for the consumer sending it. */
-  sendLeaseMs: number;
 }
 
 export function describeIssues(error: z.ZodError): string {
@@ -75,7 +72,7 @@ export async function dispatch(input: unknown, deps: DispatchDeps): Promise<Disp
   const problems = template.checkData(env.data);
   if (problems.length) return reject(deps, env.id, env.template, 'invalid_variables', problems.join('; '));
 
-  const accepted = await acceptMessage(deps.sql, {
+  const accepted = await deps.store.accept({
     id: env.id,
     templateCode: env.template,
     templateVersion: template.version,
@@ -97,10 +94,12 @@ async function sendDue(
   channels: Parameters<typeof planDeliveries>[1],
   deps: DispatchDeps,
 ): Promise<DispatchResult> {
-  const all = await ensureDeliveries(deps.sql, env.id, env.template, planDeliveries(env, channels));
-  const claimed = all.some((d) => !TERMINAL.has(d.status))
-    ? await claimDue(deps.sql, env.id, deps.sendLeaseMs)
-    : [];
+  const all = await deps.store.ensure({
+    messageId: env.id,
+    templateCode: env.template,
+    planned: planDeliveries(env, channels),
+  });
+  const claimed = all.some((d) => !TERMINAL.has(d.status)) ? await deps.store.claim(env.id) : [];
   const results = claimed.length ? await sendDeliveries(env, template, claimed, deps) : [];
   if (deps.metrics) countResults(deps.metrics, claimed, results);
 
@@ -112,7 +111,7 @@ async function sendDue(
   // The sends have gone out: if the database blinks now, wait and write their outcome rather than fail,
   // or the redelivered envelope would find them claimed and send them again once the lease ran out.
   if (results.length || claimed.length)
-    await retryWhileInfraDown(() => recordResults(deps.sql, env.id, results, status), {
+    await retryWhileInfraDown(() => deps.store.record(env.id, results, status), {
       stopping: () => false,
       onWait: (err, delayMs) =>
         deps.log.warn(

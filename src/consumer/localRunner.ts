@@ -105,7 +105,7 @@ export function createLocalRunner(opts: {
       stopping = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
-      await Promise.allSettled([...inFlight]);
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
   };
 }

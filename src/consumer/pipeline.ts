@@ -7,6 +7,7 @@ import { createDeadLetterStore, type DeadLetterStore } from '../deadLetters/dead
 import type { ChannelName } from '../contract/envelope';
 import { createAmqpRunner } from './amqpRunner';
 import { createConcurrencyLimit, type ConcurrencyLimit } from './concurrencyLimit';
+import { createDeliveryStore } from './deliveryStore';
 import { dispatch, type DispatchDeps } from './dispatch';
 import type { AccountLookup, SenderRegistry, TemplateResolver } from './dispatchTypes';
 import { createAmqpEnvelopePublisher, type EnvelopePublisher } from './envelopePublisher';
@@ -61,7 +62,7 @@ export async function startPipeline(
     now: Date.now,
     log,
     metrics: opts.metrics,
-    sendLeaseMs: SEND_LEASE_MS,
+    store: createDeliveryStore(db.sql, SEND_LEASE_MS),
   };
   const run = (input: unknown) => dispatch(input, dispatchDeps);
   let publisher: EnvelopePublisher;

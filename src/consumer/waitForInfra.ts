@@ -1,4 +1,4 @@
-import { isTransientInfraError } from './transientErrors';
+import { isTransientInfraError } from '../db/transientErrors';
 
 /**
  * Runs `fn`; while it fails because the database is away, waits (1 s doubling to 15 s) and runs it again.

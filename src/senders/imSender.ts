@@ -1,10 +1,15 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ImBus, ImEvent } from '../gateway/imBus';
+import { createCallBatcher } from '../db/callBatcher';
+import type { NewInboxItem } from '../inbox/inboxItem';
 import type { InboxStore } from '../inbox/inboxStore';
 import type { ImJob, Sender, SendOutcome } from './types';
 
 export interface ImSender extends Sender<ImJob> {
-  /** Stores a whole batch in one transaction, then publishes each item; one outcome per job, in order. */
+  /**
+   * Stores the jobs (with those of other envelopes in flight) in one transaction, then publishes each
+   * item; one outcome per job, in order.
+   */
   sendMany(jobs: ImJob[]): Promise<SendOutcome[]>;
 }
 
@@ -14,12 +19,23 @@ export interface ImSender extends Sender<ImJob> {
  */
 export function createImSender(deps: { inbox: InboxStore; bus: ImBus; log: FastifyBaseLogger }): ImSender {
   const { inbox, bus, log } = deps;
+  // The items of every envelope in flight at once go into one transaction: the inbox insert is the
+  // costliest step of an IM send, and its cost is per round trip, not per row.
+  const insertItems = createCallBatcher(async (batches: NewInboxItem[][]) => {
+    const result = await inbox.insertItems(batches.flat());
+    let offset = 0;
+    return batches.map((b) => {
+      const items = result.items.slice(offset, offset + b.length);
+      offset += b.length;
+      return { items, unread: result.unread };
+    });
+  });
 
   async function sendMany(jobs: ImJob[]): Promise<SendOutcome[]> {
     if (jobs.length === 0) return [];
     let result: Awaited<ReturnType<InboxStore['insertItems']>>;
     try {
-      result = await inbox.insertItems(
+      result = await insertItems(
         jobs.map((j) => ({
           userId: j.userId,
           deliveryId: j.deliveryId,

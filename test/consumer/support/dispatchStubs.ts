@@ -1,6 +1,7 @@
 import pino from 'pino';
 import type { ChannelName } from '../../../src/contract/envelope';
 import type { DispatchDeps } from '../../../src/consumer/dispatch';
+import { createDeliveryStore } from '../../../src/consumer/deliveryStore';
 import type { RenderedParts, ResolvedTemplate } from '../../../src/consumer/dispatchTypes';
 import type { Database } from '../../../src/db/database';
 import type { Sender, SendJob, SendOutcome } from '../../../src/senders/types';
@@ -65,7 +66,7 @@ export function dispatchDeps(
     retryDelays: [300, 400],
     now: () => Date.now(),
     log: pino({ level: 'silent' }),
-    sendLeaseMs: 60_000,
+    store: createDeliveryStore(db.sql, 60_000),
     ...overrides,
   };
 }
