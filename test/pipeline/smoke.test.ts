@@ -57,4 +57,19 @@ describeWith(['postgres', 'rabbitmq'], 'pipeline on RabbitMQ: smoke', () => {
       ['im', 'sent', 1],
     ]);
   });
+
+  it('counts the envelope, its deliveries and their attempts in /metrics', async () => {
+    const res = await fetch(`${h.baseUrl}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    const value = (series: string) =>
+      Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('herald_envelopes_total{outcome="completed"}')).toBe(1);
+    expect(value('herald_deliveries_total{channel="mail",status="sent"}')).toBe(1);
+    expect(value('herald_deliveries_total{channel="im",status="sent"}')).toBe(1);
+    expect(value('herald_send_attempt_seconds_count{channel="mail",outcome="sent"}')).toBe(1);
+    expect(value(`herald_queue_messages{queue="${dep.prefix}herald.dispatch"}`)).toBe(0);
+    expect(text).toMatch(/^herald_process_resident_memory_bytes \d+/m);
+  });
 });
