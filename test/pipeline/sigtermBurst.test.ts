@@ -107,11 +107,21 @@ describeWithBrokerCli('herald start: SIGTERM during a burst', () => {
     conn = await amqplib.connect(TEST_AMQP_URL);
     ch = await conn.createChannel();
     const afterStop = await pipelineCounts(sql);
-    const queued = await ch.checkQueue(dispatchQueue());
     expect(afterStop.messages).toBe(afterStop.completed);
     expect(afterStop.completed).toBeGreaterThanOrEqual(SIGTERM_AFTER);
     expect(afterStop.completed).toBeLessThan(TOTAL);
-    expect({ consumers: queued.consumerCount, total: afterStop.completed + queued.messageCount }).toEqual({
+    // A quorum queue applies the last acks and the channel's returns asynchronously: read its depth
+    // until it settles. A message both finished and requeued would never settle at this total.
+    const channel = ch;
+    const settled = await eventually(
+      async () => {
+        const q = await channel.checkQueue(dispatchQueue());
+        return afterStop.completed + q.messageCount === TOTAL ? q : undefined;
+      },
+      10_000,
+      'finished + queued to equal the total',
+    ).catch(async () => channel.checkQueue(dispatchQueue()));
+    expect({ consumers: settled.consumerCount, total: afterStop.completed + settled.messageCount }).toEqual({
       consumers: 0,
       total: TOTAL,
     });
