@@ -33,6 +33,8 @@ const server = new SMTPServer({
     });
   },
 });
+// A client reset mid-session is an 'error' event on the server; unheard, it would end this process.
+server.on('error', () => undefined);
 
 serveRpc({
   async listen(): Promise<{ port: number }> {

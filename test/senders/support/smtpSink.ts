@@ -94,6 +94,9 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
       });
     },
   });
+  // smtp-server reports a client that vanished mid-session (a Herald killed with -9, say) as an 'error'
+  // event on the server; unheard, it would crash the test process.
+  server.on('error', () => undefined);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
