@@ -5,6 +5,7 @@ import type { ConcurrencyLimit } from './concurrencyLimit';
 import type { AttemptResult, DeliveryRow } from './deliveryLog';
 import type { AccountLookup, RenderedParts, ResolvedTemplate, SenderRegistry } from './dispatchTypes';
 import { maxAttempts, retryDelayAfter } from './retryPolicy';
+import { RenderStarvedError } from '../templates/renderBudget';
 
 export interface SendDeps {
   accounts: AccountLookup;
@@ -191,9 +192,13 @@ export async function sendDeliveries(
       try {
         return await prepare(row, env, await renderFor(row.recipientIndex), deps);
       } catch (err) {
+        const message = (err as Error).message;
         return {
           row,
-          outcome: { kind: 'permanent', code: 'render_failed', message: (err as Error).message },
+          outcome:
+            err instanceof RenderStarvedError
+              ? { kind: 'retryable', code: err.code, message }
+              : { kind: 'permanent', code: 'render_failed', message },
         };
       }
     }),

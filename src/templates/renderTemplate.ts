@@ -10,6 +10,7 @@ import {
   type RenderLimits,
 } from './liquidEngine';
 import { parseVariableName } from './checkVariables';
+import { RenderStarvedError, startRenderClock, wasStarved } from './renderBudget';
 import type { StoredTemplateVersion } from './storedTemplateVersion';
 import { mergeLocale, resolveLocale, textFields } from './templateParts';
 
@@ -40,6 +41,8 @@ interface CompiledField {
   field: string;
   parsed: ParsedText;
   html: boolean;
+  /** Reads no recipient field: one output serves every recipient of an envelope. */
+  shared: boolean;
 }
 interface CompiledChannel {
   /** Non-text fields (account, msgtype, non-string data values), copied as they are. */
@@ -58,6 +61,10 @@ export interface TemplateRenderer {
 }
 
 const RECIPIENT_FIELDS = ['name', 'email', 'userId', 'mobile', 'dingtalkUserId', 'locale'] as const;
+const RECIPIENT_SCOPE: ReadonlySet<string> = new Set([...RECIPIENT_FIELDS, 'recipient']);
+
+/** Shared field outputs of one compiled version × locale, per envelope `data` object. */
+type SharedOutputs = WeakMap<object, Map<string, string>>;
 
 /**
  * Parses each version × locale once (versions are immutable, so the version id is a safe key) and
@@ -68,10 +75,11 @@ export function createTemplateRenderer(
 ): TemplateRenderer {
   const engines = opts.engines ?? createLiquidEngines(opts.limits ?? DEFAULT_RENDER_LIMITS);
   const cacheSize = opts.cacheSize ?? 1000;
+  const limits = opts.limits ?? DEFAULT_RENDER_LIMITS;
   const cache = new Map<string, CompiledVersion>();
+  const sharedByKey = new Map<string, SharedOutputs>();
 
-  function compile(version: StoredTemplateVersion, locale: string | undefined): CompiledVersion {
-    const key = `${version.id}\u0000${locale ?? ''}`;
+  function compile(key: string, version: StoredTemplateVersion, locale: string | undefined): CompiledVersion {
     const hit = cache.get(key);
     if (hit) {
       cache.delete(key);
@@ -90,13 +98,51 @@ export function createTemplateRenderer(
       if (channel === 'im' && part.data && typeof part.data === 'object') fixed.data = { ...part.data };
       const fields = texts.map(({ field, source }) => {
         const html = channel === 'mail' && field === 'html';
-        return { field, html, parsed: (html ? engines.html : engines.text).parse(source) };
+        const engine = html ? engines.html : engines.text;
+        const parsed = engine.parse(source);
+        const shared = !engine.globalVariablesSync(parsed).some((name) => RECIPIENT_SCOPE.has(name));
+        return { field, html, parsed, shared };
       });
       compiled[channel] = { fixed, fields };
     }
     cache.set(key, compiled);
-    if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
+    if (cache.size > cacheSize) {
+      const oldest = cache.keys().next().value as string;
+      cache.delete(oldest);
+      sharedByKey.delete(oldest);
+    }
     return compiled;
+  }
+
+  /**
+   * Keyed by the envelope's `data` object, which dispatch passes unchanged for every recipient of one
+   * envelope; entries go with the envelope. A caller that mutates `data` between renders must pass a copy.
+   */
+  function sharedOutputs(key: string, data: object): Map<string, string> {
+    let byData = sharedByKey.get(key);
+    if (!byData) sharedByKey.set(key, (byData = new WeakMap()));
+    let outputs = byData.get(data);
+    if (!outputs) byData.set(data, (outputs = new Map()));
+    return outputs;
+  }
+
+  /**
+   * Synchronous, so the render limit's clock runs only while this render works: a thousand renders of one
+   * burst no longer share one deadline. A limit hit that the CPU time does not explain is load, not the
+   * template, and is retryable.
+   */
+  function renderField(channel: string, f: CompiledField, scope: Record<string, unknown>): string {
+    const clock = startRenderClock();
+    try {
+      return String((f.html ? engines.html : engines.text).renderSync(f.parsed, scope));
+    } catch (err) {
+      const info = describeLiquidError(err);
+      if (/template render limit exceeded/.test(info.message)) {
+        const spent = wasStarved(clock, limits.renderLimit);
+        if (spent.starved) throw new RenderStarvedError(channel, f.field, spent.cpuMs, spent.wallMs);
+      }
+      throw new TemplateRenderError({ channel, field: f.field, ...info });
+    }
   }
 
   const pickLocale: TemplateRenderer['resolveLocale'] = (version, input) =>
@@ -105,7 +151,10 @@ export function createTemplateRenderer(
   return {
     resolveLocale: pickLocale,
     async render(version, input) {
-      const compiled = compile(version, pickLocale(version, input));
+      const locale = pickLocale(version, input);
+      const key = `${version.id}\u0000${locale ?? ''}`;
+      const compiled = compile(key, version, locale);
+      const shared = sharedOutputs(key, input.data);
       const scope = renderScope(version.variables, input.data, input.recipient);
       const out: Record<string, Record<string, unknown>> = {};
       for (const channel of input.channels ?? CHANNELS) {
@@ -113,11 +162,11 @@ export function createTemplateRenderer(
         if (!part) continue;
         const rendered: Record<string, unknown> = structuredClone(part.fixed);
         for (const f of part.fields) {
-          let text: string;
-          try {
-            text = String(await (f.html ? engines.html : engines.text).render(f.parsed, scope));
-          } catch (err) {
-            throw new TemplateRenderError({ channel, field: f.field, ...describeLiquidError(err) });
+          const sharedKey = `${channel}.${f.field}`;
+          let text = f.shared ? shared.get(sharedKey) : undefined;
+          if (text === undefined) {
+            text = renderField(channel, f, scope);
+            if (f.shared) shared.set(sharedKey, text);
           }
           if (f.field.startsWith('data.'))
             (rendered.data as Record<string, unknown>)[f.field.slice(5)] = text;

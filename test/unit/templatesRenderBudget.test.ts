@@ -1,0 +1,88 @@
+import { createLiquidEngines } from '../../src/templates/liquidEngine';
+import { RenderStarvedError } from '../../src/templates/renderBudget';
+import { createTemplateRenderer, TemplateRenderError } from '../../src/templates/renderTemplate';
+import type { StoredTemplateVersion } from '../../src/templates/storedTemplateVersion';
+
+let seq = 0;
+function version(channels: StoredTemplateVersion['channels']): StoredTemplateVersion {
+  seq += 1;
+  return {
+    id: `budget-v-${seq}`,
+    templateId: 't-1',
+    code: 'budget',
+    version: 1,
+    name: 'Budget',
+    variables: { n: 'number', rows: 'array' },
+    channels,
+    locales: {},
+  };
+}
+
+const recipients = Array.from({ length: 1000 }, (_, i) => ({ userId: `u${i}`, name: `User ${i}` }));
+
+describe('render budget', () => {
+  it('renders a heavy but legal template for 1,000 recipients at once without a limit hit', async () => {
+    const renderer = createTemplateRenderer();
+    // About a millisecond of work per render: a thousand of them interleaved used to share one
+    // 200 ms wall-clock deadline and fail.
+    const v = version({
+      im: {
+        title: 'Report for {{ name }}',
+        body: '{% for r in rows %}{{ name }} {{ r.label | upcase }} {{ r.value | times: n }};{% endfor %}',
+      },
+    });
+    const data = { n: 3, rows: Array.from({ length: 300 }, (_, i) => ({ label: `row${i}`, value: i })) };
+    const out = await Promise.all(recipients.map((recipient) => renderer.render(v, { data, recipient })));
+    expect(out).toHaveLength(1000);
+    expect(out[999]?.im?.title).toBe('Report for User 999');
+    expect(out[999]?.im?.body).toContain('User 999 ROW299 897;');
+  });
+
+  it('renders a part that reads no recipient field once per envelope', async () => {
+    const engines = createLiquidEngines();
+    const renderSync = jest.spyOn(engines.text, 'renderSync');
+    const renderer = createTemplateRenderer({ engines });
+    const v = version({ im: { title: 'Item {{ n }}', body: 'For {{ recipient.name }}' } });
+    const data = { n: 7 };
+    const out = await Promise.all(recipients.map((recipient) => renderer.render(v, { data, recipient })));
+    // one shared title, one body per recipient
+    expect(renderSync).toHaveBeenCalledTimes(1 + recipients.length);
+    expect(new Set(out.map((o) => o.im?.title))).toEqual(new Set(['Item 7']));
+    expect(out[5]?.im?.body).toBe('For User 5');
+    // another envelope (another data object) renders its own shared parts
+    const other = await renderer.render(v, { data: { n: 8 }, recipient: recipients[0] });
+    expect(other.im?.title).toBe('Item 8');
+  });
+
+  function enginesWith(filter: (ms: number) => void) {
+    const engines = createLiquidEngines();
+    for (const e of [engines.text, engines.html]) e.registerFilter('stall', (v: number) => (filter(v), v));
+    return engines;
+  }
+
+  it('calls a limit hit that the CPU time does not explain a starved render, retryable', async () => {
+    // Atomics.wait blocks the thread without using the CPU, as a descheduled process would.
+    const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    const renderer = createTemplateRenderer({ engines: enginesWith(sleep) });
+    const v = version({ im: { title: 't', body: '{{ 300 | stall }}{{ n }}' } });
+    const err = await renderer.render(v, { data: { n: 1 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RenderStarvedError);
+    expect((err as RenderStarvedError).code).toBe('render_starved');
+  });
+
+  it('keeps a limit hit from the template own work permanent', async () => {
+    // Spins until it has used `ms` of CPU (not of wall time), so a busy machine cannot make it look starved.
+    const spin = (ms: number) => {
+      const start = process.cpuUsage();
+      for (;;) {
+        const used = process.cpuUsage(start);
+        if ((used.user + used.system) / 1000 >= ms) return;
+      }
+    };
+    const renderer = createTemplateRenderer({ engines: enginesWith(spin) });
+    const v = version({ im: { title: 't', body: '{{ 300 | stall }}{{ n }}' } });
+    const err = await renderer.render(v, { data: { n: 1 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TemplateRenderError);
+    expect((err as Error).message).toMatch(/template render limit exceeded/);
+  });
+});
