@@ -6,7 +6,8 @@ import { imEventSchema, type ImBus, type ImEvent } from './imBus';
 /**
  * IM fan-out over a RabbitMQ fanout exchange. Publishing uses a confirm channel; every subscriber binds
  * its own server-named, exclusive, auto-delete queue, re-created after each reconnect. Events are
- * transient: a socket that misses one catches up from the database with `since`.
+ * transient: what was published while the queue was gone is read from the database by the gateway
+ * (`onResubscribed`), and a socket that reconnects catches up with `since`.
  */
 export async function createAmqpImBus(
   broker: BrokerConnection,
@@ -46,9 +47,10 @@ export async function createAmqpImBus(
   return {
     publish: (event) => publishMany([event]),
     publishMany,
-    async subscribe(handler) {
+    async subscribe(handler, opts = {}) {
       let active = true;
       let sub: Channel | undefined;
+      let subscribedBefore = false;
       await broker.onConnect(async (model) => {
         if (!active) return;
         const ch = await model.createChannel();
@@ -80,6 +82,8 @@ export async function createAmqpImBus(
           { noAck: true },
         );
         sub = ch;
+        if (subscribedBefore) opts.onResubscribed?.();
+        subscribedBefore = true;
       });
       return async () => {
         active = false;

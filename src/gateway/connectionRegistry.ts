@@ -9,6 +9,8 @@ export interface Connection {
   /** `hello` has gone out; until then events wait in `pending` so none overtakes the snapshot. */
   ready: boolean;
   pending: ImEvent[];
+  /** Highest item seq this socket has been sent: where a catch-up after a bus gap starts. */
+  lastSeq: number;
 }
 
 /** The sockets this instance holds, by user; a user may hold several (tabs, devices). */

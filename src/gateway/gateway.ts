@@ -64,7 +64,21 @@ export function createGateway(deps: {
 
   function deliver(conn: Connection, event: ImEvent): boolean {
     if (event.type === 'unread') return send(conn, { type: 'unread', unread: event.unread });
-    return send(conn, { type: 'message', item: toItemView(event.item), unread: event.unread });
+    const sent = send(conn, { type: 'message', item: toItemView(event.item), unread: event.unread });
+    if (sent) conn.lastSeq = Math.max(conn.lastSeq, event.item.seq);
+    return sent;
+  }
+
+  /** Sends what waited behind a snapshot read, less what the snapshot (up to `upToSeq`) already carried. */
+  function release(conn: Connection, upToSeq: number): void {
+    conn.ready = true;
+    const pending = conn.pending;
+    conn.pending = [];
+    for (const event of pending) {
+      if (event.type === 'item' && event.item.seq <= upToSeq) continue;
+      if (deliver(conn, event) && event.type === 'item' && event.item.deliveryId)
+        delivered.add(event.item.deliveryId);
+    }
   }
 
   function onEvent(event: ImEvent): void {
@@ -87,21 +101,51 @@ export function createGateway(deps: {
         items: snap.items.map(toItemView),
         more: snap.more,
       });
-      conn.ready = true;
-      if (sent) for (const i of snap.items) if (i.deliveryId && !i.readAt) delivered.add(i.deliveryId);
-      const pending = conn.pending;
-      conn.pending = [];
-      for (const event of pending) {
-        // Already part of the snapshot.
-        if (event.type === 'item' && event.item.seq <= snap.lastSeq) continue;
-        if (deliver(conn, event) && event.type === 'item' && event.item.deliveryId)
-          delivered.add(event.item.deliveryId);
+      if (sent) {
+        conn.lastSeq = Math.max(conn.lastSeq, snap.lastSeq);
+        for (const i of snap.items) if (i.deliveryId && !i.readAt) delivered.add(i.deliveryId);
       }
+      release(conn, snap.lastSeq);
     } catch (err) {
       log.error({ err, userId: conn.userId }, 'gateway: reading the inbox for hello failed');
       send(conn, { type: 'error', code: 'internal_error', message: 'the inbox could not be read' });
       drop(conn, CLOSE.internal);
     }
+  }
+
+  /**
+   * After a gap in the bus subscription, each ready socket is sent the items stored since the last one it
+   * got, as `message` frames; a socket that missed more than a hello carries is closed to reconnect with
+   * `since`, which pages.
+   */
+  async function catchUp(conn: Connection): Promise<void> {
+    if (!conn.ready) return; // its hello is still to come and reads the database itself
+    conn.ready = false;
+    try {
+      const snap = await inbox.snapshot(conn.userId, { afterSeq: conn.lastSeq, limit: helloLimit });
+      if (snap.more) {
+        drop(conn, CLOSE.resync);
+        return;
+      }
+      for (const item of snap.items)
+        if (
+          deliver(conn, { type: 'item', userId: conn.userId, item, unread: snap.unread }) &&
+          item.deliveryId
+        )
+          delivered.add(item.deliveryId);
+      send(conn, { type: 'unread', unread: snap.unread });
+      conn.lastSeq = Math.max(conn.lastSeq, snap.lastSeq);
+      release(conn, snap.lastSeq);
+    } catch (err) {
+      log.error({ err, userId: conn.userId }, 'gateway: catching up after a bus gap failed');
+      drop(conn, CLOSE.internal);
+    }
+  }
+
+  function catchUpAll(): void {
+    const conns = registry.all();
+    log.info({ sockets: conns.length }, 'gateway: IM bus resubscribed; catching sockets up from the inbox');
+    for (const conn of conns) void catchUp(conn);
   }
 
   async function onFrame(conn: Connection, frame: ClientFrame): Promise<void> {
@@ -161,7 +205,7 @@ export function createGateway(deps: {
   return {
     async start() {
       if (unsubscribe) return;
-      unsubscribe = await bus.subscribe(onEvent);
+      unsubscribe = await bus.subscribe(onEvent, { onResubscribed: catchUpAll });
       heartbeat = setInterval(beat, options.heartbeatMs);
       heartbeat.unref();
     },
@@ -171,7 +215,7 @@ export function createGateway(deps: {
         socket.close(CLOSE.goingAway.code, CLOSE.goingAway.reason);
         return;
       }
-      const conn: Connection = { socket, userId, alive: true, ready: false, pending: [] };
+      const conn: Connection = { socket, userId, alive: true, ready: false, pending: [], lastSeq: 0 };
       registry.add(conn);
       socket.on('pong', () => {
         conn.alive = true;

@@ -21,8 +21,11 @@ export type ImEventHandler = (event: ImEvent) => void;
 export interface ImBus {
   publish(event: ImEvent): Promise<void>;
   publishMany(events: ImEvent[]): Promise<void>;
-  /** Resolves once the subscription is live; the returned function ends it. */
-  subscribe(handler: ImEventHandler): Promise<() => Promise<void>>;
+  /**
+   * Resolves once the subscription is live; the returned function ends it. `onResubscribed` runs each
+   * time the subscription is live again after a gap (a broker reconnect), in which events were missed.
+   */
+  subscribe(handler: ImEventHandler, opts?: { onResubscribed?: () => void }): Promise<() => Promise<void>>;
 }
 
 /** In-process bus for the embedded default (no AMQP_URL): one process holds every socket. */

@@ -46,6 +46,7 @@ export const CLOSE = {
   goingAway: { code: 1001, reason: 'server shutting down' },
   internal: { code: 1011, reason: 'inbox unavailable: reconnect later' },
   slowConsumer: { code: 4008, reason: 'slow consumer: reconnect with since' },
+  resync: { code: 4009, reason: 'missed more items than a frame carries: reconnect with since' },
 } as const;
 
 export type FrameResult = { ok: true; frame: ClientFrame } | { ok: false; code: string; message: string };

@@ -14,8 +14,9 @@ export interface ImSender extends Sender<ImJob> {
 }
 
 /**
- * IM: the stored InboxItem is the send. Publishing to the gateways happens after the commit and is best
- * effort: a socket that misses the push gets the item from the database on (re)connect.
+ * IM: the stored InboxItem is the send, and the push to live sockets is part of it. Publishing to the
+ * gateways happens after the commit; when it fails the send is retried, and the rerun pushes the stored
+ * items again (clients dedupe on id).
  */
 export function createImSender(deps: { inbox: InboxStore; bus: ImBus; log: FastifyBaseLogger }): ImSender {
   const { inbox, bus, log } = deps;
@@ -65,10 +66,11 @@ export function createImSender(deps: { inbox: InboxStore; bus: ImBus; log: Fasti
     try {
       await bus.publishMany(events);
     } catch (err) {
-      log.warn(
-        { err, events: events.length },
-        'im: publishing to the gateways failed; clients catch up on reconnect',
-      );
+      // The items are stored, but live sockets would not see them until they reconnect: retry the send,
+      // whose rerun finds the stored items and pushes them again.
+      log.warn({ err, events: events.length }, 'im: publishing to the gateways failed; retrying the push');
+      const message = `stored, but the push to live sockets failed: ${err instanceof Error ? err.message : String(err)}`;
+      return jobs.map(() => ({ kind: 'retryable', code: 'im_push_failed', message }));
     }
     return result.items.map(({ item }) => ({ kind: 'sent', providerId: item.id }));
   }
