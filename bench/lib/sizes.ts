@@ -10,6 +10,15 @@ export interface Sizes {
   latencyMs: number;
   latencyUsers: number;
   sockets: number;
+  /** Envelopes of the 100- and 1,000-recipient points of the recipients curve. */
+  im100Envelopes: number;
+  im1000Envelopes: number;
+  /** Old messages (each with a delivery and an attempt) in the tables before dispatch-im-1-prefilled. */
+  prefillRows: number;
+  /** Inbox sizes of the hello curve; the first is the baseline. */
+  helloItems: number[];
+  /** Idle-socket counts of the connections curve. */
+  socketCurve: number[];
 }
 
 export const FULL: Sizes = {
@@ -22,6 +31,11 @@ export const FULL: Sizes = {
   latencyMs: 10_000,
   latencyUsers: 200,
   sockets: 10_000,
+  im100Envelopes: 200,
+  im1000Envelopes: 20,
+  prefillRows: 5_000_000,
+  helloItems: [10, 10_000, 1_000_000],
+  socketCurve: [1_000, 5_000, 10_000, 15_000],
 };
 
 export const QUICK: Sizes = {
@@ -34,4 +48,9 @@ export const QUICK: Sizes = {
   latencyMs: 3_000,
   latencyUsers: 100,
   sockets: 500,
+  im100Envelopes: 10,
+  im1000Envelopes: 2,
+  prefillRows: 50_000,
+  helloItems: [10, 1_000, 10_000],
+  socketCurve: [500],
 };
