@@ -115,7 +115,13 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
     });
     ctx.services.pipeline = pipeline.services;
     if (broker)
-      registerQueueDepthGauge(ctx.metrics, broker, pipeline.services.names, config.HERALD_RETRY_DELAYS);
+      registerQueueDepthGauge(
+        ctx.metrics,
+        broker,
+        pipeline.services.names,
+        config.HERALD_RETRY_DELAYS,
+        db.sql,
+      );
 
     await im.start();
     let drained = false;
