@@ -7,6 +7,7 @@ import { FULL, QUICK } from './lib/sizes';
 import { runConnections } from './scenarios/connections';
 import { runDispatch } from './scenarios/dispatch';
 import { runHelloCurve } from './scenarios/hello';
+import { runHttpPublish } from './scenarios/httpPublish';
 import { prefillDeliveries } from './lib/prefill';
 import { runLatency } from './scenarios/latency';
 import { runMail } from './scenarios/mail';
@@ -28,6 +29,7 @@ const NAMES = [
   'latency-1000',
   'connections',
   'hello',
+  'http-publish',
   // Last: it leaves millions of old rows behind for whatever would run after it.
   'dispatch-im-1-prefilled',
 ];
@@ -130,6 +132,7 @@ async function main(): Promise<number> {
       return curve;
     });
     await run('hello', () => runHelloCurve(bench, { sizes: sizes.helloItems, runId }));
+    await run('http-publish', () => runHttpPublish(bench, { seconds: sizes.httpSeconds, runId }));
     await run('dispatch-im-1-prefilled', async () => {
       const fillSeconds = await prefillDeliveries(bench.db, sizes.prefillRows, `bench_old_${runId}`);
       const r = await runDispatch(bench, clients, {

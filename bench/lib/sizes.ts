@@ -19,6 +19,8 @@ export interface Sizes {
   helloItems: number[];
   /** Idle-socket counts of the connections curve. */
   socketCurve: number[];
+  /** Length of each wrk run of http-publish (Herald, then the bare server). */
+  httpSeconds: number;
 }
 
 export const FULL: Sizes = {
@@ -36,6 +38,7 @@ export const FULL: Sizes = {
   prefillRows: 5_000_000,
   helloItems: [10, 10_000, 1_000_000],
   socketCurve: [1_000, 5_000, 10_000, 15_000],
+  httpSeconds: 15,
 };
 
 export const QUICK: Sizes = {
@@ -53,4 +56,5 @@ export const QUICK: Sizes = {
   prefillRows: 50_000,
   helloItems: [10, 1_000, 10_000],
   socketCurve: [500],
+  httpSeconds: 3,
 };
