@@ -2,7 +2,12 @@ import axios from 'axios';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DingTalkJob, Sender, SendOutcome } from '../types';
 import { buildRobotPayload, RobotPayloadError, type RobotPayload } from './buildRobotPayload';
-import { classifyRobotAnswer, classifyRobotRequestError } from './classifyRobotAnswer';
+import {
+  classifyRobotAnswer,
+  classifyRobotRequestError,
+  isTooFastAnswer,
+  RATE_LIMIT_BLOCK_MS,
+} from './classifyRobotAnswer';
 import type { RobotBudget } from './robotBudget';
 import { signedWebhookUrl } from './sign';
 
@@ -13,10 +18,13 @@ export interface DingTalkSenderDeps {
   timeoutMs?: number;
 }
 
-/** Posts one robot message per send: budget first, then one signed request, then the answer classified. */
+/**
+ * Posts one robot message per send: budget first, then one signed request, then the answer classified.
+ * A "too fast" answer holds the robot for DingTalk's ten-minute block, for every instance, so the sends
+ * behind it wait instead of prolonging the block.
+ */
 export function createDingTalkSender(deps: DingTalkSenderDeps): Sender<DingTalkJob> {
   const timeoutMs = deps.timeoutMs ?? 10_000;
-  const budgetReason = `robot budget spent: ${deps.budget.perWindow} per ${describeWindow(deps.budget.windowMs)}`;
 
   return {
     channel: 'dingtalk',
@@ -43,12 +51,23 @@ export function createDingTalkSender(deps: DingTalkSenderDeps): Sender<DingTalkJ
           { account: job.account.name, deliveryId: job.deliveryId, retryAfterMs: slot.retryAfterMs },
           'dingtalk robot budget spent, delivery waits',
         );
-        return { kind: 'deferred', retryAfterMs: slot.retryAfterMs, reason: budgetReason };
+        return { kind: 'deferred', retryAfterMs: slot.retryAfterMs, reason: `robot ${slot.reason}` };
       }
 
       const url = signedWebhookUrl(job.account.webhook, job.account.secret, Date.now());
       try {
-        return await post(url, payload, timeoutMs);
+        const outcome = await post(url, payload, timeoutMs);
+        if (isTooFastAnswer(outcome) && outcome.kind === 'retryable') {
+          await deps.budget
+            .hold(job.account.name, RATE_LIMIT_BLOCK_MS, `blocked by DingTalk: ${outcome.message}`)
+            .catch((err: unknown) =>
+              deps.log.warn(
+                { account: job.account.name, err: String((err as Error).message) },
+                'could not record the dingtalk block; other sends will find it out themselves',
+              ),
+            );
+        }
+        return outcome;
       } finally {
         await slot
           .settle()
@@ -88,8 +107,4 @@ function isHttpUrl(s: string): boolean {
   } catch {
     return false;
   }
-}
-
-function describeWindow(ms: number): string {
-  return ms === 60_000 ? 'minute' : `${ms / 1000} s`;
 }
