@@ -6,6 +6,7 @@ import {
   workAppConfigInputSchema,
 } from '../../src/senders/dingtalk_work/workAccount';
 import type { DingTalkWorkJob, WorkAppAccount } from '../../src/senders/dingtalk_work/workJob';
+import { toWorkJob } from '../../src/senders/dingtalk_work/toWorkJob';
 import { createDingTalkWorkSender, WORK_USERS_PER_CALL } from '../../src/senders/dingtalk_work/workSender';
 import {
   DAILY_LIMIT_RULE,
@@ -341,5 +342,25 @@ describe('dingtalk work account', () => {
     });
     expect(splitWorkAccount({ appKey: 'dingabc', agentId: 123 }, secrets).secrets).toEqual(secrets);
     expect(() => splitWorkAccount({ appKey: 'dingabc', agentId: 123 })).toThrow(/appSecret/);
+  });
+});
+
+describe('dingtalk work job from a rendered part', () => {
+  it('addresses the recipient by dingtalkUserId', () => {
+    const account = { name: 'hr', appKey: 'k', appSecret: 's', agentId: 1 };
+    expect(
+      toWorkJob({ deliveryId: 'd', messageId: 'm', attempt: 2 }, { msgtype: 'text', text: 'hi' }, account, {
+        dingtalkUserId: 'manager123',
+      }),
+    ).toEqual({
+      deliveryId: 'd',
+      messageId: 'm',
+      attempt: 2,
+      channel: 'dingtalk_work',
+      account,
+      userId: 'manager123',
+      msgtype: 'text',
+      text: 'hi',
+    });
   });
 });

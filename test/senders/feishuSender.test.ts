@@ -9,6 +9,7 @@ import type { FeishuJob, FeishuRobotAccount } from '../../src/senders/feishu/fei
 import { feishuPartSchema } from '../../src/senders/feishu/feishuPart';
 import { createFeishuSender } from '../../src/senders/feishu/feishuSender';
 import { feishuSignature } from '../../src/senders/feishu/sign';
+import { toFeishuJob } from '../../src/senders/feishu/toFeishuJob';
 import type { SendBudget } from '../../src/senders/sendBudget';
 import { describeWith } from '../support/services';
 import { createTestPostgres, type TestDatabase } from '../support/testDatabase';
@@ -303,5 +304,28 @@ describeWith(['postgres'], 'feishu robot budget on PostgreSQL', () => {
     } finally {
       await bot.close();
     }
+  });
+});
+
+describe('feishu job from a rendered part', () => {
+  it('@-mentions each recipient with a Feishu user id once, and passes @all', () => {
+    const account = { name: 'team', webhook: 'https://open.feishu.cn/open-apis/bot/v2/hook/t' };
+    const j = toFeishuJob(
+      { deliveryId: 'd', messageId: 'm', attempt: 1 },
+      { msgType: 'text', text: 'hi', atAll: true },
+      account,
+      [{ feishuUserId: 'ou_1' }, {}, { feishuUserId: 'ou_1' }, { feishuUserId: 'ou_2' }],
+    );
+    expect(j).toEqual({
+      deliveryId: 'd',
+      messageId: 'm',
+      attempt: 1,
+      channel: 'feishu',
+      account,
+      msgType: 'text',
+      text: 'hi',
+      atUserIds: ['ou_1', 'ou_2'],
+      atAll: true,
+    });
   });
 });

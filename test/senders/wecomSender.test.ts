@@ -8,6 +8,7 @@ import { createWecomBudget } from '../../src/senders/wecom/wecomBudget';
 import type { WecomJob, WecomRobotAccount } from '../../src/senders/wecom/wecomJob';
 import { wecomLengthIssues } from '../../src/senders/wecom/wecomLimits';
 import { createWecomSender } from '../../src/senders/wecom/wecomSender';
+import { toWecomJob } from '../../src/senders/wecom/toWecomJob';
 import { describeWith } from '../support/services';
 import { createTestPostgres, type TestDatabase } from '../support/testDatabase';
 import { startFakeWecom, type FakeWecom } from './support/fakeWecom';
@@ -213,5 +214,22 @@ describeWith(['postgres'], 'wecom robot budget on PostgreSQL', () => {
     } finally {
       await robot.close();
     }
+  });
+});
+
+describe('wecom job from a rendered part', () => {
+  it('@-mentions by user id, and by mobile only those without one', () => {
+    const j = toWecomJob(
+      { deliveryId: 'd', messageId: 'm', attempt: 1 },
+      { msgtype: 'text', text: 'hi' },
+      { name: 'ops', webhook: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k' },
+      [{ wecomUserId: 'wangqing', mobile: '13800001111' }, { mobile: '13900002222' }, {}],
+    );
+    expect(j).toMatchObject({
+      channel: 'wecom',
+      atUserIds: ['wangqing'],
+      atMobiles: ['13900002222'],
+      atAll: false,
+    });
   });
 });

@@ -46,7 +46,10 @@ export function buildFeishuPayload(job: FeishuJob, nowMs: number): FeishuPayload
   const ids = [...job.atUserIds, ...(job.atAll ? ['all'] : [])];
   switch (job.msgType) {
     case 'text': {
-      const tags = ids.map((id) => `<at user_id="${id}"></at>`).join(' ');
+      const tags = ids
+        .map((id) => `<at user_id="${id}"></at>`)
+        .filter((tag) => !job.text.includes(tag))
+        .join(' ');
       return { ...signed, msg_type: 'text', content: { text: tags ? `${job.text} ${tags}` : job.text } };
     }
     case 'post': {
