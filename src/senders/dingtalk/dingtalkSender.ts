@@ -1,6 +1,7 @@
-import axios from 'axios';
 import type { FastifyBaseLogger } from 'fastify';
+import { sendWithinBudget } from '../budgetedSend';
 import type { DingTalkJob, Sender, SendOutcome } from '../types';
+import { isHttpUrl, requestVendor } from '../vendorHttp';
 import { buildRobotPayload, RobotPayloadError, type RobotPayload } from './buildRobotPayload';
 import {
   classifyRobotAnswer,
@@ -45,66 +46,29 @@ export function createDingTalkSender(deps: DingTalkSenderDeps): Sender<DingTalkJ
         };
       }
 
-      const slot = await deps.budget.acquire(job.account.name);
-      if (!slot.ok) {
-        deps.log.info(
-          { account: job.account.name, deliveryId: job.deliveryId, retryAfterMs: slot.retryAfterMs },
-          'dingtalk robot budget spent, delivery waits',
-        );
-        return { kind: 'deferred', retryAfterMs: slot.retryAfterMs, reason: `robot ${slot.reason}` };
-      }
-
-      const url = signedWebhookUrl(job.account.webhook, job.account.secret, Date.now());
-      try {
-        const outcome = await post(url, payload, timeoutMs);
-        if (isTooFastAnswer(outcome) && outcome.kind === 'retryable') {
-          await deps.budget
-            .hold(job.account.name, RATE_LIMIT_BLOCK_MS, `blocked by DingTalk: ${outcome.message}`)
-            .catch((err: unknown) =>
-              deps.log.warn(
-                { account: job.account.name, err: String((err as Error).message) },
-                'could not record the dingtalk block; other sends will find it out themselves',
-              ),
-            );
-        }
-        return outcome;
-      } finally {
-        await slot
-          .settle()
-          .catch((err: unknown) =>
-            deps.log.warn(
-              { account: job.account.name, err: String((err as Error).message) },
-              'could not record the dingtalk send time; the budget counts it from its start',
-            ),
-          );
-      }
+      return sendWithinBudget({
+        budget: deps.budget,
+        log: deps.log,
+        vendor: 'dingtalk',
+        account: job.account.name,
+        deliveryId: job.deliveryId,
+        send: () =>
+          post(signedWebhookUrl(job.account.webhook, job.account.secret, Date.now()), payload, timeoutMs),
+        holdAfter: (outcome) =>
+          isTooFastAnswer(outcome) && outcome.kind === 'retryable'
+            ? { ms: RATE_LIMIT_BLOCK_MS, reason: `blocked by DingTalk: ${outcome.message}` }
+            : undefined,
+      });
     },
   };
 }
 
-/** One request, one answer: axios.post with a per-call config, no shared instance. */
+/** One request, one answer. */
 async function post(url: string, payload: RobotPayload, timeoutMs: number): Promise<SendOutcome> {
   try {
-    const res = await axios.post<string>(url, payload, {
-      timeout: timeoutMs,
-      headers: { 'content-type': 'application/json' },
-      responseType: 'text',
-      // The raw text, so a non-JSON answer is seen as such rather than half-parsed.
-      transformResponse: (data: unknown) => data,
-      validateStatus: () => true,
-      maxRedirects: 0,
-    });
-    return classifyRobotAnswer(res.status, typeof res.data === 'string' ? res.data : String(res.data ?? ''));
+    const answer = await requestVendor('POST', url, payload, timeoutMs);
+    return classifyRobotAnswer(answer.status, answer.body);
   } catch (err) {
     return classifyRobotRequestError(err);
-  }
-}
-
-function isHttpUrl(s: string): boolean {
-  try {
-    const u = new URL(s);
-    return u.protocol === 'https:' || u.protocol === 'http:';
-  } catch {
-    return false;
   }
 }

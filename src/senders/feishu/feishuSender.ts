@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { sendWithinBudget } from '../budgetedSend';
 import type { SendBudget } from '../sendBudget';
 import type { Sender, SendOutcome } from '../types';
 import { classifyRequestError, isHttpUrl, requestVendor } from '../vendorHttp';
@@ -33,46 +34,25 @@ export function createFeishuSender(deps: FeishuSenderDeps): Sender<FeishuJob> {
           message: `robot "${job.account.name}" has no valid webhook URL`,
         };
       }
-      const slot = await deps.budget.acquire(job.account.name);
-      if (!slot.ok) {
-        deps.log.info(
-          { account: job.account.name, deliveryId: job.deliveryId, retryAfterMs: slot.retryAfterMs },
-          'feishu robot budget spent, delivery waits',
-        );
-        return { kind: 'deferred', retryAfterMs: slot.retryAfterMs, reason: `robot ${slot.reason}` };
-      }
-      let outcome: SendOutcome;
-      try {
-        const answer = await requestVendor(
-          'POST',
-          job.account.webhook,
-          buildFeishuPayload(job, now()),
-          timeoutMs,
-        );
-        outcome = classifyFeishuAnswer(answer);
-      } catch (err) {
-        outcome = classifyRequestError('feishu', err, maskFeishuHook);
-      } finally {
-        await slot
-          .settle()
-          .catch((err: unknown) =>
-            deps.log.warn(
-              { account: job.account.name, err: String((err as Error).message) },
-              'could not record the feishu send time; the budget counts it from its start',
-            ),
-          );
-      }
-      if (isFeishuRateLimited(outcome) && outcome.kind === 'retryable') {
-        await deps.budget
-          .hold(job.account.name, FEISHU_RATE_HOLD_MS, `rate limited by Feishu: ${outcome.message}`)
-          .catch((err: unknown) =>
-            deps.log.warn(
-              { account: job.account.name, err: String((err as Error).message) },
-              'could not hold the feishu robot',
-            ),
-          );
-      }
-      return outcome;
+      return sendWithinBudget({
+        budget: deps.budget,
+        log: deps.log,
+        vendor: 'feishu',
+        account: job.account.name,
+        deliveryId: job.deliveryId,
+        send: async () => {
+          try {
+            const payload = buildFeishuPayload(job, now());
+            return classifyFeishuAnswer(await requestVendor('POST', job.account.webhook, payload, timeoutMs));
+          } catch (err) {
+            return classifyRequestError('feishu', err, maskFeishuHook);
+          }
+        },
+        holdAfter: (outcome) =>
+          isFeishuRateLimited(outcome) && outcome.kind === 'retryable'
+            ? { ms: FEISHU_RATE_HOLD_MS, reason: `rate limited by Feishu: ${outcome.message}` }
+            : undefined,
+      });
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { sendWithinBudget } from '../budgetedSend';
 import type { SendBudget } from '../sendBudget';
 import type { Sender, SendOutcome } from '../types';
 import { classifyRequestError, isHttpUrl, requestVendor } from '../vendorHttp';
@@ -50,40 +51,24 @@ export function createWecomSender(deps: WecomSenderDeps): Sender<WecomJob> {
           message: `robot "${job.account.name}" has no valid webhook URL`,
         };
       }
-      const slot = await deps.budget.acquire(job.account.name);
-      if (!slot.ok) {
-        deps.log.info(
-          { account: job.account.name, deliveryId: job.deliveryId, retryAfterMs: slot.retryAfterMs },
-          'wecom robot budget spent, delivery waits',
-        );
-        return { kind: 'deferred', retryAfterMs: slot.retryAfterMs, reason: `robot ${slot.reason}` };
-      }
-      let outcome: SendOutcome;
-      try {
-        outcome = classifyWecomAnswer(await requestVendor('POST', job.account.webhook, payload, timeoutMs));
-      } catch (err) {
-        outcome = classifyRequestError('wecom', err, maskWecomKey);
-      } finally {
-        await slot
-          .settle()
-          .catch((err: unknown) =>
-            deps.log.warn(
-              { account: job.account.name, err: String((err as Error).message) },
-              'could not record the wecom send time; the budget counts it from its start',
-            ),
-          );
-      }
-      if (isWecomRateLimited(outcome) && outcome.kind === 'retryable') {
-        await deps.budget
-          .hold(job.account.name, WECOM_RATE_HOLD_MS, `rate limited by WeCom: ${outcome.message}`)
-          .catch((err: unknown) =>
-            deps.log.warn(
-              { account: job.account.name, err: String((err as Error).message) },
-              'could not hold the wecom robot',
-            ),
-          );
-      }
-      return outcome;
+      return sendWithinBudget({
+        budget: deps.budget,
+        log: deps.log,
+        vendor: 'wecom',
+        account: job.account.name,
+        deliveryId: job.deliveryId,
+        send: async () => {
+          try {
+            return classifyWecomAnswer(await requestVendor('POST', job.account.webhook, payload, timeoutMs));
+          } catch (err) {
+            return classifyRequestError('wecom', err, maskWecomKey);
+          }
+        },
+        holdAfter: (outcome) =>
+          isWecomRateLimited(outcome) && outcome.kind === 'retryable'
+            ? { ms: WECOM_RATE_HOLD_MS, reason: `rate limited by WeCom: ${outcome.message}` }
+            : undefined,
+      });
     },
   };
 }
