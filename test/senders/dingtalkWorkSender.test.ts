@@ -195,6 +195,17 @@ describe('dingtalk work notification sender', () => {
     expect(JSON.stringify(outcome)).not.toContain('wrong-secret');
   });
 
+  it('retries when DingTalk cannot be reached, with neither secret nor token in the message', async () => {
+    const base = fake.baseUrl;
+    await fake.close();
+    const outcome = await createDingTalkWorkSender({ baseUrl: base, log: silentLog }).send(
+      job(account, 'li'),
+    );
+    expect(outcome).toMatchObject({ kind: 'retryable', code: 'dingtalk_work_network' });
+    expect(JSON.stringify(outcome)).not.toContain(account.appSecret);
+    fake = await startFakeDingTalkWork();
+  });
+
   it('classifies a wrong agent id as permanent, busy and 5xx as retryable', async () => {
     expect(await sender().send(job({ ...account, agentId: 1 }, 'li'))).toMatchObject({
       kind: 'permanent',
