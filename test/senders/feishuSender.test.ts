@@ -250,6 +250,12 @@ describe('feishu part and account', () => {
     expect(
       feishuRobotConfigInputSchema.safeParse({ webhook: 'https://open.feishu.cn/other/abc' }).success,
     ).toBe(false);
+    // A PUT without the token keeps the stored one; a create without one is refused.
+    const kept = feishuRobotConfigInputSchema.parse({
+      webhook: 'https://open.feishu.cn/open-apis/bot/v2/hook/',
+    });
+    expect(splitFeishuAccount(kept, secrets).secrets).toEqual(secrets);
+    expect(() => splitFeishuAccount(kept)).toThrow('the webhook needs its hook token');
   });
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ValidationError } from '../../errors';
 import type { WorkAppAccount } from './workJob';
 
 /** Where DingTalk's server API lives (gettoken, asyncsend_v2, getsendresult): the egress allow-list. */
@@ -34,7 +35,7 @@ export function splitWorkAccount(
   previous: WorkSecrets = {},
 ): { config: WorkAppPublicConfig; secrets: WorkSecrets } {
   const secret = input.appSecret ?? previous.app_secret;
-  if (!secret) throw new Error('a dingtalk-work account needs its appSecret');
+  if (!secret) throw new ValidationError('missing_app_secret', 'a dingtalk-work account needs its appSecret');
   return { config: { appKey: input.appKey, agentId: input.agentId }, secrets: { app_secret: secret } };
 }
 

@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { ValidationError } from '../../errors';
 import type { FeishuRobotAccount } from './feishuJob';
 
 /** Where Feishu (and Lark, its international edition) robots live: the egress allow-list. */
 export const FEISHU_HOSTS = ['open.feishu.cn', 'open.larksuite.com'] as const;
 
-const HOOK_PATH = /^\/open-apis\/bot\/v2\/hook\/([A-Za-z0-9_-]+)$/;
+/** The token may be left out on PUT (`…/hook/`) to keep the stored one. */
+const HOOK_PATH = /^\/open-apis\/bot\/v2\/hook\/([A-Za-z0-9_-]*)$/;
 
 /** The account as the API takes it; `webhook`'s token and `secret` are write-only. */
 export const feishuRobotConfigInputSchema = z
@@ -42,8 +44,8 @@ export function splitFeishuAccount(
   previous: FeishuSecrets = {},
 ): { config: FeishuRobotPublicConfig; secrets: FeishuSecrets } {
   const url = new URL(input.webhook);
-  const token = HOOK_PATH.exec(url.pathname)?.[1] ?? previous.access_token;
-  if (!token) throw new Error('the webhook needs its hook token');
+  const token = HOOK_PATH.exec(url.pathname)?.[1] || previous.access_token;
+  if (!token) throw new ValidationError('missing_hook_token', 'the webhook needs its hook token');
   url.pathname = '/open-apis/bot/v2/hook/';
   const secrets: FeishuSecrets = { access_token: token };
   const secret = input.secret ?? previous.secret;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ValidationError } from '../../errors';
 import type { WecomRobotAccount } from './wecomJob';
 
 /** Where WeCom robots live: the egress allow-list. */
@@ -36,7 +37,7 @@ export function splitWecomAccount(
 ): { config: WecomRobotPublicConfig; secrets: WecomSecrets } {
   const url = new URL(input.webhook);
   const key = url.searchParams.get('key') || previous.key;
-  if (!key) throw new Error('the webhook URL needs its key query parameter');
+  if (!key) throw new ValidationError('missing_key', 'the webhook URL needs its key query parameter');
   url.searchParams.delete('key');
   return { config: { webhook: url.toString() }, secrets: { key } };
 }
