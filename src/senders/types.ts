@@ -1,5 +1,3 @@
-import type { ChannelName } from '../contract/envelope';
-
 /**
  * What one send attempt came to; the pipeline decides retries from `kind`. `deferred` means the send was
  * not tried because a budget (a DingTalk robot's 20 a minute) is spent: it waits, logged as `waiting`,
@@ -30,7 +28,8 @@ export interface RobotAccountConfig {
   secret?: string;
 }
 
-interface JobBase {
+/** What every channel's job carries; a channel's job adds `channel` and what its sender needs. */
+export interface JobBase {
   deliveryId: string;
   messageId: string;
   /** 1 for the first attempt. */
@@ -77,8 +76,8 @@ export interface ImJob extends JobBase {
 export type SendJob = MailJob | DingTalkJob | ImJob;
 
 /** One file per channel implements this; senders hold no per-call mutable state. */
-export interface Sender<J extends SendJob = SendJob> {
-  readonly channel: ChannelName;
+export interface Sender<J extends JobBase & { channel: string } = SendJob> {
+  readonly channel: J['channel'];
   send(job: J): Promise<SendOutcome>;
   /** Optional batch path (IM stores all items of a message in one transaction); outcomes in job order. */
   sendMany?(jobs: J[]): Promise<SendOutcome[]>;

@@ -64,12 +64,13 @@ describe('every /v1 route in the OpenAPI document refuses callers without the ri
   let t: TestApp;
   let ops: Operation[];
 
+  // Migrating an in-memory PGlite and building the whole app takes 20 s on a loaded 2-core machine.
   beforeAll(async () => {
     tdb = await createTestPglite();
     // The sweep fails authentication on purpose, many times over; the limit has its own suite.
     t = await createTestApp(tdb.db, { HERALD_JWT_SECRET: JWT_SECRET, HERALD_AUTH_FAILURE_LIMIT: '0' });
     ops = (await operations(t)).filter((o) => `${o.method} ${o.url}` !== SOCKET);
-  });
+  }, 120_000);
   afterAll(async () => {
     await t?.close();
     await tdb?.drop();

@@ -6,9 +6,9 @@ import { startFakeRobot, type FakeRobot } from './support/fakeRobot';
 const SECRET = 'SECb1f2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9';
 const silentLog = { info: () => undefined, warn: () => undefined };
 const unlimited: RobotBudget = {
-  perWindow: 20,
-  windowMs: 60_000,
+  windows: [{ limit: 20, windowMs: 60_000 }],
   acquire: async () => ({ ok: true, settle: async () => undefined }),
+  hold: async () => undefined,
 };
 
 function job(account: RobotAccountConfig, over: Partial<DingTalkJob> = {}): DingTalkJob {
@@ -218,9 +218,9 @@ describe('dingtalk robot sender', () => {
 
   it('waits without calling DingTalk when the budget is spent', async () => {
     const spent: RobotBudget = {
-      perWindow: 20,
-      windowMs: 60_000,
-      acquire: async () => ({ ok: false, retryAfterMs: 1234 }),
+      windows: [{ limit: 20, windowMs: 60_000 }],
+      acquire: async () => ({ ok: false, retryAfterMs: 1234, reason: 'budget spent: 20 per minute' }),
+      hold: async () => undefined,
     };
     const waiting = createDingTalkSender({ budget: spent, log: silentLog });
     expect(await waiting.send(job(account))).toEqual({

@@ -22,7 +22,14 @@ export class RobotPayloadError extends Error {
 
 const DEFAULT_BUTTON_TITLE = 'View details';
 
-/** The JSON body DingTalk expects for the job's msgtype. */
+/**
+ * The JSON body DingTalk expects for the job's msgtype.
+ *
+ * No idempotency key is sent: the custom-robot documentation
+ * (https://open.dingtalk.com/document/orgapp/custom-robots-send-group-messages) defines only `msgtype`, the
+ * body of that type and `at`; it has no `msgUuid` or other de-duplication field. A repeat is prevented by the
+ * delivery's claim before the send (only a send in flight when a process dies may repeat).
+ */
 export function buildRobotPayload(job: DingTalkJob): RobotPayload {
   const at: RobotAt = { atMobiles: job.atMobiles, atUserIds: job.atUserIds, isAtAll: job.isAtAll };
   const title = job.title ?? firstLine(job.text);

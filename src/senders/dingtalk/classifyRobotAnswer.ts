@@ -5,7 +5,12 @@ import { maskWebhook } from './sign';
 /** DingTalk blocks a robot that sent too fast for ten minutes. */
 export const RATE_LIMIT_BLOCK_MS = 10 * 60_000;
 
-/** "Sending too fast": the robot is blocked, so the retry waits out the block. */
+/**
+ * "Sending too fast": DingTalk blocks the robot for ten minutes
+ * (https://open.dingtalk.com/document/orgapp/custom-robot-access, 消息发送频率限制), so the retry waits out
+ * the block and the sender holds the robot's other sends (`isTooFastAnswer`). 130101 "send too fast" and
+ * 410100 "发送速度太快而限流" are the codes seen for it; 660026 was not found in the documentation at hand.
+ */
 const TOO_FAST = new Set([130101, 410100]);
 /** "System busy": nothing wrong with the message, try again. */
 const BUSY = new Set([-1]);
@@ -45,6 +50,13 @@ export function classifyRobotAnswer(status: number, rawBody: string): SendOutcom
   if (TOO_FAST.has(errcode)) return { kind: 'retryable', code, message, retryAfterMs: RATE_LIMIT_BLOCK_MS };
   if (BUSY.has(errcode)) return { kind: 'retryable', code, message };
   return { kind: 'permanent', code, message };
+}
+
+/** True when the outcome is DingTalk's "robot over its limit" answer, after which the robot is blocked. */
+export function isTooFastAnswer(outcome: SendOutcome): boolean {
+  if (outcome.kind !== 'retryable') return false;
+  const m = /^dingtalk_(-?\d+)$/.exec(outcome.code);
+  return m !== null && TOO_FAST.has(Number(m[1]));
 }
 
 /** The request never got an answer: a timeout or a network failure, both worth another try. */

@@ -1,8 +1,14 @@
-import axios from 'axios';
 import type { FastifyBaseLogger } from 'fastify';
+import { sendWithinBudget } from '../budgetedSend';
 import type { DingTalkJob, Sender, SendOutcome } from '../types';
+import { isHttpUrl, requestVendor } from '../vendorHttp';
 import { buildRobotPayload, RobotPayloadError, type RobotPayload } from './buildRobotPayload';
-import { classifyRobotAnswer, classifyRobotRequestError } from './classifyRobotAnswer';
+import {
+  classifyRobotAnswer,
+  classifyRobotRequestError,
+  isTooFastAnswer,
+  RATE_LIMIT_BLOCK_MS,
+} from './classifyRobotAnswer';
 import type { RobotBudget } from './robotBudget';
 import { signedWebhookUrl } from './sign';
 
@@ -13,10 +19,13 @@ export interface DingTalkSenderDeps {
   timeoutMs?: number;
 }
 
-/** Posts one robot message per send: budget first, then one signed request, then the answer classified. */
+/**
+ * Posts one robot message per send: budget first, then one signed request, then the answer classified.
+ * A "too fast" answer holds the robot for DingTalk's ten-minute block, for every instance, so the sends
+ * behind it wait instead of prolonging the block.
+ */
 export function createDingTalkSender(deps: DingTalkSenderDeps): Sender<DingTalkJob> {
   const timeoutMs = deps.timeoutMs ?? 10_000;
-  const budgetReason = `robot budget spent: ${deps.budget.perWindow} per ${describeWindow(deps.budget.windowMs)}`;
 
   return {
     channel: 'dingtalk',
@@ -37,59 +46,29 @@ export function createDingTalkSender(deps: DingTalkSenderDeps): Sender<DingTalkJ
         };
       }
 
-      const slot = await deps.budget.acquire(job.account.name);
-      if (!slot.ok) {
-        deps.log.info(
-          { account: job.account.name, deliveryId: job.deliveryId, retryAfterMs: slot.retryAfterMs },
-          'dingtalk robot budget spent, delivery waits',
-        );
-        return { kind: 'deferred', retryAfterMs: slot.retryAfterMs, reason: budgetReason };
-      }
-
-      const url = signedWebhookUrl(job.account.webhook, job.account.secret, Date.now());
-      try {
-        return await post(url, payload, timeoutMs);
-      } finally {
-        await slot
-          .settle()
-          .catch((err: unknown) =>
-            deps.log.warn(
-              { account: job.account.name, err: String((err as Error).message) },
-              'could not record the dingtalk send time; the budget counts it from its start',
-            ),
-          );
-      }
+      return sendWithinBudget({
+        budget: deps.budget,
+        log: deps.log,
+        vendor: 'dingtalk',
+        account: job.account.name,
+        deliveryId: job.deliveryId,
+        send: () =>
+          post(signedWebhookUrl(job.account.webhook, job.account.secret, Date.now()), payload, timeoutMs),
+        holdAfter: (outcome) =>
+          isTooFastAnswer(outcome) && outcome.kind === 'retryable'
+            ? { ms: RATE_LIMIT_BLOCK_MS, reason: `blocked by DingTalk: ${outcome.message}` }
+            : undefined,
+      });
     },
   };
 }
 
-/** One request, one answer: axios.post with a per-call config, no shared instance. */
+/** One request, one answer. */
 async function post(url: string, payload: RobotPayload, timeoutMs: number): Promise<SendOutcome> {
   try {
-    const res = await axios.post<string>(url, payload, {
-      timeout: timeoutMs,
-      headers: { 'content-type': 'application/json' },
-      responseType: 'text',
-      // The raw text, so a non-JSON answer is seen as such rather than half-parsed.
-      transformResponse: (data: unknown) => data,
-      validateStatus: () => true,
-      maxRedirects: 0,
-    });
-    return classifyRobotAnswer(res.status, typeof res.data === 'string' ? res.data : String(res.data ?? ''));
+    const answer = await requestVendor('POST', url, payload, timeoutMs);
+    return classifyRobotAnswer(answer.status, answer.body);
   } catch (err) {
     return classifyRobotRequestError(err);
   }
-}
-
-function isHttpUrl(s: string): boolean {
-  try {
-    const u = new URL(s);
-    return u.protocol === 'https:' || u.protocol === 'http:';
-  } catch {
-    return false;
-  }
-}
-
-function describeWindow(ms: number): string {
-  return ms === 60_000 ? 'minute' : `${ms / 1000} s`;
 }
