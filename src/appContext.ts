@@ -4,7 +4,7 @@ import type { ChannelAccountService } from './accounts/channelAccountService';
 import type { Config } from './config/loadConfig';
 import type { LocalSecrets } from './config/localSecrets';
 import type { Database } from './db/database';
-import type { ImBus } from './gateway/imBus';
+import type { ImBus } from './inbox/imBus';
 import type { InboxStore } from './inbox/inboxStore';
 import type { TemplateService } from './templates/templateService';
 import type { PipelineServices } from './consumer/pipeline';

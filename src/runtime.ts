@@ -11,15 +11,13 @@ import { createPipelineMetrics } from './consumer/pipelineMetrics';
 import { startPipeline } from './consumer/pipeline';
 import { registerQueueDepthGauge } from './consumer/queueDepthGauge';
 import { bindTemplates } from './consumer/templateBinding';
-import type { ChannelName } from './contract/envelope';
+import { createConcurrencyLimit } from './consumer/concurrencyLimit';
 import { openDatabase, type Database } from './db/database';
 import { migrateDatabase } from './db/migrateDatabase';
 import { createImRuntime } from './gateway/imRuntime';
 import { createAdminTokenCheck } from './http/adminAuth';
-import { createDingTalkSender } from './senders/dingtalk/dingtalkSender';
-import { createRobotBudget } from './senders/dingtalk/robotBudget';
-import { createMailSender } from './senders/mail/mailSender';
-import type { Sender } from './senders/types';
+import { bindChannels, concurrencyVariable } from './senders/channelSet';
+import { channels } from './senders/registry';
 import { registerServices } from './services';
 
 export interface Runtime {
@@ -91,15 +89,20 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
     }
 
     const im = await createImRuntime({ ctx, broker, names, log });
-    const mail = createMailSender({ outboxDir: path.join(config.homeDir, 'outbox'), log });
-    closers.push(() => mail.close());
-    const offAccounts = ctx.services.accounts.onChange((name) => void mail.forgetAccount(name));
-    closers.push(async () => offAccounts());
-    const senders = new Map<ChannelName, Sender>([
-      ['mail', mail as Sender],
-      ['dingtalk', createDingTalkSender({ budget: createRobotBudget(db), log }) as Sender],
-      ['im', im.sender as Sender],
-    ]);
+    const accounts = ctx.services.accounts;
+    const channelRuntimes = bindChannels(channels, {
+      accounts,
+      deps: {
+        db,
+        log,
+        homeDir: config.homeDir,
+        inbox: im.inbox,
+        imBus: im.bus,
+        onAccountChange: (listener) => accounts.onChange((name) => listener(name)),
+      },
+      slotFor: (name) => createConcurrencyLimit(config[concurrencyVariable(name)]),
+    });
+    closers.push(() => Promise.all([...channelRuntimes.values()].map((c) => c.close())));
 
     const pipelineMetrics = createPipelineMetrics(ctx.metrics);
     const pipeline = await startPipeline({
@@ -107,8 +110,7 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
       db,
       broker,
       templates: bindTemplates(ctx.services.templates),
-      accounts: ctx.services.accounts,
-      senders,
+      channels: channelRuntimes,
       metrics: pipelineMetrics,
       log,
       consume: roles.has('consumer') || !broker,

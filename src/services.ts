@@ -1,6 +1,6 @@
 import { createChannelAccountService } from './accounts/channelAccountService';
 import type { AppContext } from './appContext';
-import { createLocalImBus } from './gateway/imBus';
+import { createLocalImBus } from './inbox/imBus';
 import { createInboxStore } from './inbox/inboxStore';
 import { createTemplateService } from './templates/templateService';
 

@@ -1,7 +1,7 @@
 import type { Channel, ConfirmChannel } from 'amqplib';
 import type { FastifyBaseLogger } from 'fastify';
 import type { BrokerConnection } from '../broker/brokerConnection';
-import { imEventSchema, type ImBus, type ImEvent } from './imBus';
+import { imEventSchema, type ImBus, type ImEvent } from '../inbox/imBus';
 
 /**
  * IM fan-out over a RabbitMQ fanout exchange. Publishing uses a confirm channel; every subscriber binds

@@ -4,16 +4,16 @@ import { createUserTokenVerifier } from '../auth/userToken';
 import type { BrokerConnection } from '../broker/brokerConnection';
 import type { TopologyNames } from '../broker/topologyNames';
 import { createInboxStore } from '../inbox/inboxStore';
-import { createImSender, type ImSender } from '../senders/imSender';
 import { createAmqpImBus } from './amqpImBus';
 import { demoPageRoute } from './demoPage';
 import { createGateway, type Gateway } from './gateway';
-import { createLocalImBus, type ImBus } from './imBus';
+import { createLocalImBus, type ImBus } from '../inbox/imBus';
+import type { InboxStore } from '../inbox/inboxStore';
 import { createSocketRoute } from './socketRoute';
 
 export interface ImRuntime {
   bus: ImBus;
-  sender: ImSender;
+  inbox: InboxStore;
   /** Present when this process runs the `gateway` role. */
   gateway?: Gateway;
   /** Starts the gateway (bus subscription, heartbeat); call before listening. */
@@ -37,7 +37,6 @@ export async function createImRuntime(deps: {
   const bus = broker ? await createAmqpImBus(broker, names.im, log) : createLocalImBus();
   ctx.services.inbox = inbox;
   ctx.services.imBus = bus;
-  const sender = createImSender({ inbox, bus, log });
 
   let gateway: Gateway | undefined;
   if (ctx.config.HERALD_ROLES.includes('gateway')) {
@@ -60,14 +59,13 @@ export async function createImRuntime(deps: {
 
   return {
     bus,
-    sender,
+    inbox,
     gateway,
     async start() {
       await gateway?.start();
     },
     async close() {
       await gateway?.close();
-      await sender.close?.();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { dispatch } from '../../src/consumer/dispatch';
-import type { SendOutcome } from '../../src/senders/types';
+import type { SendOutcome } from '../../src/senders/sender';
 import { createTestPglite, type TestDatabase } from '../support/testDatabase';
 import { dispatchDeps, fixedTemplates, scriptedSender } from './support/dispatchStubs';
 
@@ -36,7 +36,7 @@ describe('dispatch (no broker)', () => {
     const mail = scriptedSender('mail', () => ({ kind: 'sent', providerId: 'smtp-1' }));
     const im = scriptedSender('im');
     const env = envelope();
-    const result = await dispatch(env, dispatchDeps(tdb.db, [mail, im]));
+    const result = await dispatch(env, dispatchDeps(tdb.db, { mail, im }));
 
     expect(result).toEqual({ kind: 'done', messageId: env.id, status: 'completed', retryInMs: undefined });
     expect(mail.jobs).toHaveLength(1);
@@ -66,7 +66,7 @@ describe('dispatch (no broker)', () => {
     const mail = scriptedSender('mail');
     const im = scriptedSender('im');
     const env = envelope();
-    const deps = dispatchDeps(tdb.db, [mail, im]);
+    const deps = dispatchDeps(tdb.db, { mail, im });
     await dispatch(env, deps);
     const again = await dispatch({ ...env, data: { orderNo: 'changed' } }, deps);
     expect(again).toMatchObject({ kind: 'done', status: 'completed' });
@@ -83,7 +83,7 @@ describe('dispatch (no broker)', () => {
       call === 1 ? { kind: 'retryable', code: 'smtp_451', message: 'try later' } : { kind: 'sent' },
     );
     const env = envelope({ channels: ['mail'], to: [{ email: 'a@example.com' }] });
-    const deps = dispatchDeps(tdb.db, [mail]);
+    const deps = dispatchDeps(tdb.db, { mail });
     const first = await dispatch(env, deps);
     expect(first).toMatchObject({ status: 'dispatched' });
     const wait = (first as { retryInMs: number }).retryInMs;
@@ -112,7 +112,7 @@ describe('dispatch (no broker)', () => {
       message: 'connection refused',
     }));
     const env = envelope({ channels: ['mail'], to: [{ email: 'a@example.com' }] });
-    const deps = dispatchDeps(tdb.db, [mail]);
+    const deps = dispatchDeps(tdb.db, { mail });
     let result = await dispatch(env, deps);
     for (let i = 0; i < 5 && result.kind === 'done' && result.retryInMs !== undefined; i++) {
       await sleep(result.retryInMs + 20);
@@ -133,7 +133,7 @@ describe('dispatch (no broker)', () => {
       message: '550 no such user',
     }));
     const env = envelope({ channels: ['mail'], to: [{ email: 'nobody@example.com' }] });
-    const result = await dispatch(env, dispatchDeps(tdb.db, [mail]));
+    const result = await dispatch(env, dispatchDeps(tdb.db, { mail }));
     expect(result).toMatchObject({ status: 'partially_failed' });
     const [d] = await deliveriesOf(env.id);
     expect(d).toMatchObject({ status: 'failed', attempts: 1, reason: '550 no such user' });
@@ -146,9 +146,13 @@ describe('dispatch (no broker)', () => {
     const robot = scriptedSender('dingtalk', (_j, call) =>
       call === 1 ? { kind: 'deferred', retryAfterMs: 30, reason: 'robot budget spent' } : { kind: 'sent' },
     );
-    const deps = dispatchDeps(tdb.db, [robot], {
-      templates: fixedTemplates([{ code: 'alert', channels: ['dingtalk'] }]),
-    });
+    const deps = dispatchDeps(
+      tdb.db,
+      { dingtalk: robot },
+      {
+        templates: fixedTemplates([{ code: 'alert', channels: ['dingtalk'] }]),
+      },
+    );
     const env = envelope({
       template: 'alert',
       to: [{ mobile: '13800000000' }, { dingtalkUserId: 'manager1' }],
@@ -197,7 +201,7 @@ describe('dispatch (no broker)', () => {
     ],
   ])('rejects %s and records why', async (_label, input, code, reason) => {
     const mail = scriptedSender('mail');
-    const result = await dispatch(input, dispatchDeps(tdb.db, [mail]));
+    const result = await dispatch(input, dispatchDeps(tdb.db, { mail }));
     expect(result).toMatchObject({ kind: 'rejected', code, messageId: input.id });
     expect((result as { reason: string }).reason).toMatch(reason);
     const m = await messageOf(input.id);

@@ -1,5 +1,5 @@
 import { isAxiosError } from 'axios';
-import type { SendOutcome } from '../types';
+import type { SendOutcome } from '../sender';
 import { maskWebhook } from './sign';
 
 /** DingTalk blocks a robot that sent too fast for ten minutes. */

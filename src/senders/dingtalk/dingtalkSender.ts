@@ -1,6 +1,7 @@
 import axios from 'axios';
 import type { FastifyBaseLogger } from 'fastify';
-import type { DingTalkJob, Sender, SendOutcome } from '../types';
+import type { Sender, SendOutcome } from '../sender';
+import type { DingTalkJob } from './robotJob';
 import { buildRobotPayload, RobotPayloadError, type RobotPayload } from './buildRobotPayload';
 import { classifyRobotAnswer, classifyRobotRequestError } from './classifyRobotAnswer';
 import type { RobotBudget } from './robotBudget';

@@ -11,6 +11,7 @@ import { resolveLocalSecrets } from '../../../src/config/localSecrets';
 import type { Database } from '../../../src/db/database';
 import { createImRuntime, type ImRuntime } from '../../../src/gateway/imRuntime';
 import { createContext } from '../../../src/runtime';
+import { createImSender, type ImSender } from '../../../src/senders/im/imSender';
 import { ADMIN_TOKEN } from '../../support/testApp';
 
 /** Shared by every instance of a suite, as one deployment shares HERALD_JWT_SECRET. */
@@ -21,6 +22,8 @@ export interface ImTestServer {
   app: App;
   ctx: AppContext;
   im: ImRuntime;
+  /** The IM channel's sender, on this instance's inbox and bus. */
+  imSender: ImSender;
   /** ws://127.0.0.1:<port> */
   wsBase: string;
   close(): Promise<void>;
@@ -53,6 +56,7 @@ export async function startImServer(opts: {
     app,
     ctx,
     im,
+    imSender: createImSender({ inbox: im.inbox, bus: im.bus, log: silentLog }),
     wsBase: `ws://127.0.0.1:${address.port}`,
     async close() {
       await im.close();

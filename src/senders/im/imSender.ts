@@ -1,9 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { ImBus, ImEvent } from '../gateway/imBus';
-import { createCallBatcher } from '../db/callBatcher';
-import type { NewInboxItem } from '../inbox/inboxItem';
-import type { InboxStore } from '../inbox/inboxStore';
-import type { ImJob, Sender, SendOutcome } from './types';
+import type { ImBus, ImEvent } from '../../inbox/imBus';
+import { createCallBatcher } from '../../db/callBatcher';
+import type { NewInboxItem } from '../../inbox/inboxItem';
+import type { InboxStore } from '../../inbox/inboxStore';
+import type { Sender, SendOutcome } from '../sender';
+import type { ImJob } from './imJob';
 
 export interface ImSender extends Sender<ImJob> {
   /**
