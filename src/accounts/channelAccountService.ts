@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import type { PrismaClient } from '../generated/prisma/client';
+import { decodeCursor, encodeCursor } from '../http/cursor';
 import type {
   AccountListQuery,
   AccountPage,
@@ -45,6 +47,7 @@ export interface ChannelAccountServiceDeps {
   cacheTtlMs?: number;
 }
 
+const nameKey = z.tuple([z.string()]);
 const defaultKey = (dbType: string) => `\0default-${dbType}`;
 
 export function createChannelAccountService(deps: ChannelAccountServiceDeps): ChannelAccountService {
@@ -94,13 +97,13 @@ export function createChannelAccountService(deps: ChannelAccountServiceDeps): Ch
     },
 
     async list({ type, limit, cursor }) {
-      const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString('utf8');
+      const after = cursor === undefined ? undefined : decodeCursor(cursor, nameKey)[0];
       const rows = await store.list({ type: type && toDbType(type), after, limit: limit + 1 });
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return {
         items: page.map((s) => toView(s.row, s.secrets)),
-        nextCursor: rows.length > limit && last ? Buffer.from(last.row.name).toString('base64url') : null,
+        nextCursor: rows.length > limit && last ? encodeCursor([last.row.name]) : null,
       };
     },
 

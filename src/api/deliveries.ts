@@ -4,7 +4,7 @@ import type { AppContext } from '../appContext';
 import { DELIVERY_STATUSES, deliveryView, pageQuery } from '../contract/deliveryViews';
 import { CHANNELS, routingKeyFor } from '../contract/envelope';
 import { ConflictError, HeraldError, NotFoundError } from '../errors';
-import { decodeCursor, encodeCursor } from '../http/cursor';
+import { decodeTimeCursor, encodeTimeCursor } from '../http/cursor';
 import { problemSchema } from '../http/problemSchema';
 
 const filters = pageQuery.extend({
@@ -36,7 +36,7 @@ export const deliveriesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
     },
     async (req) => {
       const q = req.query;
-      const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+      const after = q.cursor ? decodeTimeCursor(q.cursor) : undefined;
       const rows = await prisma.delivery.findMany({
         where: {
           status: q.status,
@@ -60,7 +60,7 @@ export const deliveriesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
       const last = items[items.length - 1];
       return {
         items,
-        nextCursor: rows.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+        nextCursor: rows.length > q.limit && last ? encodeTimeCursor(last.createdAt, last.id) : null,
       };
     },
   );

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { z } from 'zod';
 import { envelopeSchema, type Envelope } from '../contract/envelope';
+import { describeIssues } from '../contract/zodIssues';
 import type { TransactionalSqlClient } from '../db/sqlClient';
 import {
   messageStatusOf,
@@ -27,13 +27,6 @@ export interface DispatchDeps extends SendDeps {
   metrics?: PipelineMetrics;
 }
 
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 10)
-    .map((i) => `${i.path.length ? i.path.join('.') : 'envelope'}: ${i.message}`)
-    .join('; ');
-}
-
 const stringField = (input: unknown, key: string): string | undefined => {
   const v = input && typeof input === 'object' ? (input as Record<string, unknown>)[key] : undefined;
   return typeof v === 'string' && v.length > 0 && v.length <= 128 ? v : undefined;
@@ -52,7 +45,7 @@ export async function dispatch(input: unknown, deps: DispatchDeps): Promise<Disp
       stringField(input, 'id'),
       stringField(input, 'template'),
       'invalid_envelope',
-      describeIssues(parsed.error),
+      describeIssues(parsed.error, { root: 'envelope', limit: 10 }),
     );
   }
   const env = parsed.data;
@@ -142,19 +135,6 @@ async function reject(
   if (messageId) await rejectMessage(deps.sql, { id: messageId, templateCode, reason: `${code}: ${reason}` });
   deps.log.warn({ messageId, code, reason }, 'envelope rejected');
   return { kind: 'rejected', messageId, code, reason };
-}
-
-/** Retries a delivery from the stored envelope (the admin's "send again"); see src/api/deliveries.ts. */
-export async function redispatchStored(
-  messageId: string,
-  deps: DispatchDeps,
-): Promise<DispatchResult | undefined> {
-  const { rows } = await deps.sql.query<{ envelope: unknown }>(
-    `SELECT envelope FROM "Message" WHERE id = $1`,
-    [messageId],
-  );
-  const stored = rows[0]?.envelope;
-  return stored ? dispatch(stored, deps) : undefined;
 }
 
 function countResults(

@@ -10,7 +10,7 @@ import { createAmqpRunner } from './amqpRunner';
 import { createDeliveryStore } from './deliveryStore';
 import { dispatch, type DispatchDeps } from './dispatch';
 import type { TemplateResolver } from './dispatchTypes';
-import { createAmqpEnvelopePublisher, type EnvelopePublisher } from './envelopePublisher';
+import { createAmqpEnvelopePublisher, type EnvelopePublisher } from '../broker/envelopePublisher';
 import { createLocalRunner } from './localRunner';
 import type { PipelineMetrics } from './pipelineMetrics';
 import { retryQueueDelays } from './retryPolicy';
