@@ -8,8 +8,9 @@ import {
   TERMINAL,
   type AttemptResult,
   type DeliveryRow,
-} from './deliveryLog';
-import type { DeliveryStore } from './deliveryStore';
+  type MessageStatus,
+} from '../delivery/deliveryState';
+import type { DeliveryStore } from '../delivery/deliveryStore';
 import type { DispatchResult, ResolvedTemplate, TemplateResolver } from './dispatchTypes';
 import type { PipelineMetrics } from './pipelineMetrics';
 import { planDeliveries, selectChannels } from './planDeliveries';
@@ -78,13 +79,14 @@ export async function dispatch(input: unknown, deps: DispatchDeps): Promise<Disp
   if (accepted.templateVersion !== null && accepted.templateVersion !== template.version) {
     template = (await deps.templates.resolve(env.template, accepted.templateVersion)) ?? template;
   }
-  return sendDue(env, template, selected.channels, deps);
+  return sendDue(env, template, selected.channels, accepted.status, deps);
 }
 
 async function sendDue(
   env: Envelope,
   template: ResolvedTemplate,
   channels: Parameters<typeof planDeliveries>[1],
+  storedStatus: MessageStatus,
   deps: DispatchDeps,
 ): Promise<DispatchResult> {
   const all = await deps.store.ensure({
@@ -103,7 +105,9 @@ async function sendDue(
   const status = messageStatusOf(states.map((s) => s.status));
   // The sends have gone out: if the database blinks now, wait and write their outcome rather than fail,
   // or the redelivered envelope would find them claimed and send them again once the lease ran out.
-  if (results.length || claimed.length)
+  // Also when nothing was sent: a consumer that died after its sends were recorded in their own
+  // transaction (IM) left the message's status behind.
+  if (results.length || claimed.length || status !== storedStatus)
     await retryWhileInfraDown(() => deps.store.record(env.id, results, status), {
       stopping: () => false,
       onWait: (err, delayMs) =>

@@ -7,7 +7,7 @@ import { createDeadLetterStore, type DeadLetterStore } from '../deadLetters/dead
 import type { ChannelRuntimes } from '../senders/channelSet';
 import type { Channels } from '../senders/registry';
 import { createAmqpRunner } from './amqpRunner';
-import { createDeliveryStore } from './deliveryStore';
+import { createDeliveryStore } from '../delivery/deliveryStore';
 import { dispatch, type DispatchDeps } from './dispatch';
 import type { TemplateResolver } from './dispatchTypes';
 import { createAmqpEnvelopePublisher, type EnvelopePublisher } from '../broker/envelopePublisher';

@@ -1,15 +1,8 @@
 import type { ChannelName, Envelope } from '../contract/envelope';
+import type { PlannedDelivery } from '../delivery/deliveryState';
 import { channelByName } from '../senders/registry';
 
-export interface PlannedDelivery {
-  channel: ChannelName;
-  /** Index into envelope.to; -1 for the one post of a group channel. */
-  recipientIndex: number;
-  userId?: string;
-  email?: string;
-  status: 'queued' | 'skipped';
-  reason?: string;
-}
+export type { PlannedDelivery };
 
 /** The channels an envelope goes out on: the template's, narrowed by `envelope.channels`. */
 export function selectChannels(

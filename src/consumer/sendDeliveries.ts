@@ -2,7 +2,7 @@ import type { ChannelName, Envelope } from '../contract/envelope';
 import type { ChannelRuntimes } from '../senders/channelSet';
 import type { Channels } from '../senders/registry';
 import type { SendOutcome } from '../senders/sender';
-import type { AttemptResult, DeliveryRow } from './deliveryLog';
+import type { AttemptResult, DeliveryRow } from '../delivery/deliveryState';
 import type { RenderedParts, ResolvedTemplate } from './dispatchTypes';
 import { maxAttempts, retryDelayAfter } from './retryPolicy';
 

@@ -40,6 +40,7 @@ export function createImSender(deps: { inbox: InboxStore; bus: ImBus; log: Fasti
         jobs.map((j) => ({
           userId: j.userId,
           deliveryId: j.deliveryId,
+          attempt: j.attempt,
           messageId: j.messageId,
           title: j.title,
           body: j.body,

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { decodeAccount } from '../../../src/accounts/accountCodec';
 import type { ChannelName } from '../../../src/contract/envelope';
 import type { DispatchDeps } from '../../../src/consumer/dispatch';
-import { createDeliveryStore } from '../../../src/consumer/deliveryStore';
+import { createDeliveryStore } from '../../../src/delivery/deliveryStore';
 import type { RenderedParts, ResolvedTemplate } from '../../../src/consumer/dispatchTypes';
 import type { Database } from '../../../src/db/database';
 import { createLocalImBus } from '../../../src/inbox/imBus';
