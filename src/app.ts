@@ -45,27 +45,31 @@ export async function buildApp(
     '/v1/',
   );
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Herald',
-        version: '1',
-        description:
-          'Message center: templates, channel accounts, messages, deliveries, inbox, dead letters.',
+  // A route exists only where its role runs: the admin API and its docs with `api`, the socket route
+  // and demo page with `gateway`; every role serves /health, /ready and /metrics.
+  if (ctx.config.HERALD_ROLES.includes('api')) {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'Herald',
+          version: '1',
+          description:
+            'Message center: templates, channel accounts, messages, deliveries, inbox, dead letters.',
+        },
+        components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+        security: [{ adminToken: [] }],
       },
-      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
-      security: [{ adminToken: [] }],
-    },
-    transform: jsonSchemaTransform,
-    // Schemas registered with .meta({ id }) become components the paths refer to.
-    transformObject: jsonSchemaTransformObject,
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+      transform: jsonSchemaTransform,
+      // Schemas registered with .meta({ id }) become components the paths refer to.
+      transformObject: jsonSchemaTransformObject,
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+  }
 
   await app.register(opsRoutes, { ctx });
-  await app.register(v1Routes, { ctx, prefix: '/v1' });
-  for (const extra of ctx.extraRoutes ?? []) await app.register(extra, { ctx });
+  if (ctx.config.HERALD_ROLES.includes('api')) await app.register(v1Routes, { ctx, prefix: '/v1' });
+  for (const route of ctx.gatewayRoutes) await app.register(route, { ctx });
   await app.ready();
   return app;
 }

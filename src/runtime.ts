@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import path from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { AppContext } from './appContext';
+import { createAppContext, type AppContext, type ReadinessCheck } from './appContext';
 import { connectBroker, type BrokerConnection } from './broker/brokerConnection';
 import { startChangeBroadcast } from './broker/changeBroadcast';
 import { topologyNames } from './broker/topologyNames';
@@ -11,16 +11,14 @@ import { createPipelineMetrics } from './consumer/pipelineMetrics';
 import { startPipeline } from './consumer/pipeline';
 import { registerQueueDepthGauge } from './consumer/queueDepthGauge';
 import { bindTemplates } from './consumer/templateBinding';
-import type { ChannelName } from './contract/envelope';
+import { createConcurrencyLimit } from './consumer/concurrencyLimit';
 import { openDatabase, type Database } from './db/database';
 import { migrateDatabase } from './db/migrateDatabase';
 import { createImRuntime } from './gateway/imRuntime';
-import { createAdminTokenCheck } from './http/adminAuth';
-import { createDingTalkSender } from './senders/dingtalk/dingtalkSender';
-import { createRobotBudget } from './senders/dingtalk/robotBudget';
-import { createMailSender } from './senders/mail/mailSender';
-import type { Sender } from './senders/types';
-import { registerServices } from './services';
+import { createInboxStore } from './inbox/inboxStore';
+import { bindChannels, concurrencyVariable } from './senders/channelSet';
+import { channels } from './senders/registry';
+import { createServices } from './services';
 
 export interface Runtime {
   ctx: AppContext;
@@ -30,19 +28,15 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** The context every role shares; services are filled in by registerServices. */
+/** A context without a pipeline or gateway (tests that exercise the admin API alone). */
 export function createContext(config: Config, db: Database, secrets: LocalSecrets): AppContext {
-  const ctx: AppContext = {
+  return createAppContext({
     config,
     db,
     secrets,
-    isAdmin: createAdminTokenCheck(secrets.adminTokens),
-    readiness: { database: () => db.ping() },
+    services: createServices({ db, secrets }),
     metrics: new Registry(),
-    services: {} as AppContext['services'],
-  };
-  registerServices(ctx);
-  return ctx;
+  });
 }
 
 /** Opens the database (migrating it) and the broker, and starts the roles in HERALD_ROLES. */
@@ -68,21 +62,23 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
     const applied = await migrateDatabase(db);
     log.info({ applied }, applied.length ? 'database: migrations applied' : 'database: schema up to date');
 
-    const ctx = createContext(config, db, resolveLocalSecrets(config));
-    collectDefaultMetrics({ register: ctx.metrics, prefix: 'herald_' });
+    // Built in dependency order, each part complete when made: infrastructure, IM, services, channels,
+    // pipeline, then the context the routes see.
+    const secrets = resolveLocalSecrets(config);
+    const metrics = new Registry();
+    collectDefaultMetrics({ register: metrics, prefix: 'herald_' });
     const roles = new Set(config.HERALD_ROLES);
     const names = topologyNames(config.HERALD_QUEUE_PREFIX);
+    const readiness: Record<string, ReadinessCheck> = {};
 
     let broker: BrokerConnection | undefined;
     if (config.AMQP_URL) {
-      broker = await connectBroker(config.AMQP_URL, log);
-      closers.push(() => (broker as BrokerConnection).close());
-      const b = broker;
-      ctx.readiness.broker = async () => {
+      const b = await connectBroker(config.AMQP_URL, log);
+      broker = b;
+      closers.push(() => b.close());
+      readiness.broker = async () => {
         if (!b.isConnected()) throw new Error('not connected to RabbitMQ; reconnecting');
       };
-      const stopBroadcast = await startChangeBroadcast(broker, names.events, ctx.services, log);
-      closers.push(async () => stopBroadcast());
     } else if (roles.size < 3) {
       log.warn(
         { roles: [...roles] },
@@ -90,38 +86,61 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
       );
     }
 
-    const im = await createImRuntime({ ctx, broker, names, log });
-    const mail = createMailSender({ outboxDir: path.join(config.homeDir, 'outbox'), log });
-    closers.push(() => mail.close());
-    const offAccounts = ctx.services.accounts.onChange((name) => void mail.forgetAccount(name));
-    closers.push(async () => offAccounts());
-    const senders = new Map<ChannelName, Sender>([
-      ['mail', mail as Sender],
-      ['dingtalk', createDingTalkSender({ budget: createRobotBudget(db), log }) as Sender],
-      ['im', im.sender as Sender],
-    ]);
+    const im = await createImRuntime({
+      inbox: createInboxStore(db.sql),
+      gateway: roles.has('gateway'),
+      gatewayOptions: {
+        heartbeatMs: config.HERALD_WS_HEARTBEAT_MS,
+        maxBufferedBytes: config.HERALD_WS_MAX_BUFFERED_BYTES,
+      },
+      jwtSecret: secrets.jwtSecret,
+      broker,
+      names,
+      log,
+    });
+    const base = createServices({ db, secrets, inbox: im.inbox, imBus: im.bus });
+    if (broker) {
+      const stopBroadcast = await startChangeBroadcast(broker, names.events, base, log);
+      closers.push(async () => stopBroadcast());
+    }
 
-    const pipelineMetrics = createPipelineMetrics(ctx.metrics);
+    const accounts = base.accounts;
+    const channelRuntimes = bindChannels(channels, {
+      accounts,
+      deps: {
+        db,
+        log,
+        homeDir: config.homeDir,
+        inbox: im.inbox,
+        imBus: im.bus,
+        onAccountChange: (listener) => accounts.onChange((name) => listener(name)),
+      },
+      slotFor: (name) => createConcurrencyLimit(config[concurrencyVariable(name)]),
+    });
+    closers.push(() => Promise.all([...channelRuntimes.values()].map((c) => c.close())));
+
     const pipeline = await startPipeline({
       config,
       db,
       broker,
-      templates: bindTemplates(ctx.services.templates),
-      accounts: ctx.services.accounts,
-      senders,
-      metrics: pipelineMetrics,
+      templates: bindTemplates(base.templates),
+      channels: channelRuntimes,
+      metrics: createPipelineMetrics(metrics),
       log,
       consume: roles.has('consumer') || !broker,
     });
-    ctx.services.pipeline = pipeline.services;
     if (broker)
-      registerQueueDepthGauge(
-        ctx.metrics,
-        broker,
-        pipeline.services.names,
-        config.HERALD_RETRY_DELAYS,
-        db.sql,
-      );
+      registerQueueDepthGauge(metrics, broker, pipeline.services.names, config.HERALD_RETRY_DELAYS, db.sql);
+
+    const ctx = createAppContext({
+      config,
+      db,
+      secrets,
+      services: Object.freeze({ ...base, pipeline: pipeline.services }),
+      metrics,
+      readiness,
+      gatewayRoutes: im.routes,
+    });
 
     await im.start();
     let drained = false;

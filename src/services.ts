@@ -1,16 +1,25 @@
 import { createChannelAccountService } from './accounts/channelAccountService';
-import type { AppContext } from './appContext';
-import { createLocalImBus } from './gateway/imBus';
-import { createInboxStore } from './inbox/inboxStore';
+import type { AppServices } from './appContext';
+import type { LocalSecrets } from './config/localSecrets';
+import type { PipelineServices } from './consumer/pipeline';
+import type { Database } from './db/database';
+import { createLocalImBus, type ImBus } from './inbox/imBus';
+import { createInboxStore, type InboxStore } from './inbox/inboxStore';
 import { createTemplateService } from './templates/templateService';
 
-/** Builds the admin-side services on the context; each module adds its own factory call here. */
-export function registerServices(ctx: AppContext): void {
-  ctx.services.accounts = createChannelAccountService({
-    prisma: ctx.db.prisma,
-    secretKey: ctx.secrets.secretKey,
+/** The admin-side services; the inbox and bus are IM's (in-process ones when none are given). */
+export function createServices(deps: {
+  db: Database;
+  secrets: LocalSecrets;
+  inbox?: InboxStore;
+  imBus?: ImBus;
+  pipeline?: PipelineServices;
+}): AppServices {
+  return Object.freeze({
+    accounts: createChannelAccountService({ prisma: deps.db.prisma, secretKey: deps.secrets.secretKey }),
+    templates: createTemplateService({ db: deps.db }),
+    inbox: deps.inbox ?? createInboxStore(deps.db.sql),
+    imBus: deps.imBus ?? createLocalImBus(),
+    pipeline: deps.pipeline,
   });
-  ctx.services.templates = createTemplateService({ db: ctx.db });
-  ctx.services.inbox = createInboxStore(ctx.db.sql);
-  ctx.services.imBus = createLocalImBus();
 }

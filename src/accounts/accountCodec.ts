@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { ChannelAccount, ChannelAccountType } from '../generated/prisma/client';
 import type {
   AccountType,
@@ -6,27 +5,33 @@ import type {
   ReplaceAccountBody,
   SecretFieldName,
 } from '../contract/channelAccount';
-import { ValidationError } from '../errors';
-import type { RobotAccountConfig, SmtpAccountConfig } from '../senders/types';
+import type { AnyAccountType, AccountConfigOf } from '../senders/channel';
+import { accountTypes } from '../senders/registry';
 import type { SecretFields } from './secretBox';
 
 /**
  * Splits API input into the non-secret config (the Json column) and the secret fields (encrypted),
- * and joins them back for views and senders. Pure: no database, no keys.
+ * and joins them back for views and senders, each through its channel's account type. Pure: no
+ * database, no keys.
  */
 
-const storedSmtpConfig = z.object({
-  host: z.string(),
-  port: z.number(),
-  secure: z.boolean(),
-  user: z.string().optional(),
-  from: z.string(),
-  replyTo: z.string().optional(),
-});
-const storedRobotConfig = z.object({ webhook: z.string() });
+const byApiType = new Map<string, AnyAccountType>(accountTypes.map((a) => [a.type, a]));
+const byDbType = new Map<string, AnyAccountType>(accountTypes.map((a) => [a.dbType, a]));
 
-export const toDbType = (t: AccountType): ChannelAccountType => (t === 'smtp' ? 'smtp' : 'dingtalk_robot');
-export const toApiType = (t: ChannelAccountType): AccountType => (t === 'smtp' ? 'smtp' : 'dingtalk-robot');
+/** Every registered account type has a database enum value (checked in src/senders/registry.ts). */
+export function accountTypeOf(type: AccountType): AnyAccountType {
+  const spec = byApiType.get(type);
+  if (!spec) throw new Error(`account type ${type} is not registered`);
+  return spec;
+}
+
+function specOfRow(row: ChannelAccount): AnyAccountType {
+  const spec = byDbType.get(row.type);
+  if (!spec) throw new Error(`channel account "${row.name}" has the unregistered type ${row.type}`);
+  return spec;
+}
+
+export const toDbType = (t: AccountType): ChannelAccountType => accountTypeOf(t).dbType;
 
 export interface SplitAccount {
   config: Record<string, unknown>;
@@ -35,60 +40,46 @@ export interface SplitAccount {
 
 /** `previous` holds the stored secrets on PUT: a secret left out of the input keeps its stored value. */
 export function splitSecrets(input: ReplaceAccountBody, previous: SecretFields = {}): SplitAccount {
-  if (input.type === 'smtp') {
-    const { password, ...config } = input.config;
-    const secrets: SecretFields = {};
-    const keep = password ?? previous.password;
-    if (keep !== undefined) secrets.password = keep;
-    return { config, secrets };
-  }
-  const url = new URL(input.config.webhook);
-  if (url.username || url.password)
-    throw new ValidationError('invalid_webhook', 'the webhook URL must not carry a user name or password');
-  const token = url.searchParams.get('access_token') || previous.accessToken;
-  if (!token)
-    throw new ValidationError(
-      'missing_access_token',
-      'the webhook URL needs its access_token query parameter',
-    );
-  url.searchParams.delete('access_token');
-  const secrets: SecretFields = { accessToken: token };
-  const secret = input.config.secret ?? previous.secret;
-  if (secret !== undefined) secrets.secret = secret;
-  return { config: { webhook: url.toString() }, secrets };
+  const spec = accountTypeOf(input.type);
+  return spec.split(spec.input.parse(input.config), previous);
 }
 
-function secretsSet(secrets: SecretFields): SecretFieldName[] {
-  const out: SecretFieldName[] = [];
-  if (secrets.password !== undefined) out.push('password');
-  if (secrets.accessToken !== undefined) out.push('access_token');
-  if (secrets.secret !== undefined) out.push('secret');
-  return out;
+function secretsSet(spec: AnyAccountType, secrets: SecretFields): SecretFieldName[] {
+  return Object.entries(spec.secrets)
+    .filter(([, key]) => secrets[key] !== undefined)
+    .map(([name]) => name as SecretFieldName);
 }
 
 export function toView(row: ChannelAccount, secrets: SecretFields): AccountView {
-  const base = {
+  const spec = specOfRow(row);
+  const view = {
     name: row.name,
-    secretsSet: secretsSet(secrets),
+    type: spec.type,
+    secretsSet: secretsSet(spec, secrets),
     isDefault: row.isDefault,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
+    config: spec.stored.parse(row.config),
   };
-  if (row.type === 'smtp') return { ...base, type: 'smtp', config: storedSmtpConfig.parse(row.config) };
-  return { ...base, type: 'dingtalk-robot', config: storedRobotConfig.parse(row.config) };
+  return view as AccountView;
 }
 
-export function toSmtpConfig(row: ChannelAccount, secrets: SecretFields): SmtpAccountConfig {
-  const c = storedSmtpConfig.parse(row.config);
-  return { name: row.name, ...c, ...(secrets.password !== undefined ? { password: secrets.password } : {}) };
+/** A stored config (parsed with the type's schema) and its secrets, decoded for the sender. */
+export function decodeAccount<A extends AnyAccountType>(
+  spec: A,
+  name: string,
+  config: unknown,
+  secrets: SecretFields,
+): AccountConfigOf<A> {
+  // `spec.toConfig` is A's own; TypeScript sees only the constraint's return type here.
+  return spec.toConfig(name, spec.stored.parse(config), secrets) as AccountConfigOf<A>;
 }
 
-export function toRobotConfig(row: ChannelAccount, secrets: SecretFields): RobotAccountConfig {
-  const url = new URL(storedRobotConfig.parse(row.config).webhook);
-  if (secrets.accessToken) url.searchParams.set('access_token', secrets.accessToken);
-  return {
-    name: row.name,
-    webhook: url.toString(),
-    ...(secrets.secret !== undefined ? { secret: secrets.secret } : {}),
-  };
+/** The row decoded for the sender, when it is of `spec`'s type. */
+export function toSenderConfig<A extends AnyAccountType>(
+  spec: A,
+  row: ChannelAccount,
+  secrets: SecretFields,
+): AccountConfigOf<A> | undefined {
+  return row.type === spec.dbType ? decodeAccount(spec, row.name, row.config, secrets) : undefined;
 }

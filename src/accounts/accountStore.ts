@@ -22,8 +22,8 @@ export interface AccountWrite extends SplitAccount {
 
 export interface AccountStore {
   find(name: string): Promise<StoredAccount | undefined>;
-  /** The SMTP account marked default, else the only SMTP account, else undefined. */
-  findDefaultSmtp(): Promise<StoredAccount | undefined>;
+  /** The account of this type marked default, else the only one of the type, else undefined. */
+  findDefault(type: ChannelAccountType): Promise<StoredAccount | undefined>;
   list(opts: { type?: ChannelAccountType; after?: string; limit: number }): Promise<StoredAccount[]>;
   insert(name: string, write: AccountWrite): Promise<StoredAccount>;
   /** `build` gets the stored account inside the transaction, so omitted secrets can be carried over. */
@@ -48,9 +48,9 @@ export function createAccountStore(deps: { prisma: PrismaClient; box: SecretBox 
     });
   }
 
-  async function clearOtherDefaults(tx: Tx, name: string): Promise<void> {
+  async function clearOtherDefaults(tx: Tx, name: string, type: ChannelAccountType): Promise<void> {
     await tx.channelAccount.updateMany({
-      where: { type: 'smtp', isDefault: true, name: { not: name } },
+      where: { type, isDefault: true, name: { not: name } },
       data: { isDefault: false },
     });
   }
@@ -61,9 +61,9 @@ export function createAccountStore(deps: { prisma: PrismaClient; box: SecretBox 
       return row ? open(row) : undefined;
     },
 
-    async findDefaultSmtp() {
+    async findDefault(type) {
       const rows = await prisma.channelAccount.findMany({
-        where: { type: 'smtp' },
+        where: { type },
         orderBy: [{ isDefault: 'desc' }, { updatedAt: 'desc' }],
         take: 2,
       });
@@ -85,7 +85,7 @@ export function createAccountStore(deps: { prisma: PrismaClient; box: SecretBox 
     async insert(name, write) {
       try {
         const row = await locked(async (tx) => {
-          if (write.isDefault) await clearOtherDefaults(tx, name);
+          if (write.isDefault) await clearOtherDefaults(tx, name, write.type);
           return tx.channelAccount.create({
             data: {
               name,
@@ -114,7 +114,7 @@ export function createAccountStore(deps: { prisma: PrismaClient; box: SecretBox 
             'account_type_change',
             `channel account "${name}" is of another type; delete it and create it again to change its type`,
           );
-        if (write.isDefault) await clearOtherDefaults(tx, name);
+        if (write.isDefault) await clearOtherDefaults(tx, name, write.type);
         const row = await tx.channelAccount.update({
           where: { name },
           data: {

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import type { PrismaClient } from '../generated/prisma/client';
+import { decodeCursor, encodeCursor } from '../http/cursor';
 import type {
   AccountListQuery,
   AccountPage,
@@ -7,8 +9,8 @@ import type {
   ReplaceAccountBody,
 } from '../contract/channelAccount';
 import { HeraldError, NotFoundError } from '../errors';
-import type { RobotAccountConfig, SmtpAccountConfig } from '../senders/types';
-import { splitSecrets, toApiType, toDbType, toRobotConfig, toSmtpConfig, toView } from './accountCodec';
+import type { AccountLookup } from '../senders/channel';
+import { accountTypeOf, splitSecrets, toDbType, toSenderConfig, toView } from './accountCodec';
 import { createAccountStore, type StoredAccount } from './accountStore';
 import { createSecretBox } from './secretBox';
 
@@ -19,16 +21,12 @@ import { createSecretBox } from './secretBox';
 export type AccountChangeOrigin = 'local' | 'remote';
 export type AccountChangeListener = (name: string, origin: AccountChangeOrigin) => void;
 
-export interface ChannelAccountService {
+export interface ChannelAccountService extends AccountLookup {
   create(body: CreateAccountBody): Promise<AccountView>;
   list(query: AccountListQuery): Promise<AccountPage>;
   get(name: string): Promise<AccountView>;
   replace(name: string, body: ReplaceAccountBody): Promise<AccountView>;
   remove(name: string): Promise<void>;
-
-  /** By name; without one, the default SMTP account, else the only one, else undefined (the outbox). */
-  getSmtpAccount(name?: string): Promise<SmtpAccountConfig | undefined>;
-  getRobotAccount(name: string): Promise<RobotAccountConfig>;
 
   /** Called after a write commits (and on `invalidate`); returns a function that unsubscribes. */
   onChange(listener: AccountChangeListener): () => void;
@@ -49,7 +47,8 @@ export interface ChannelAccountServiceDeps {
   cacheTtlMs?: number;
 }
 
-const DEFAULT_KEY = '\0default-smtp';
+const nameKey = z.tuple([z.string()]);
+const defaultKey = (dbType: string) => `\0default-${dbType}`;
 
 export function createChannelAccountService(deps: ChannelAccountServiceDeps): ChannelAccountService {
   const store = createAccountStore({ prisma: deps.prisma, box: createSecretBox(deps.secretKey) });
@@ -91,20 +90,20 @@ export function createChannelAccountService(deps: ChannelAccountServiceDeps): Ch
     async create(body) {
       const { name, ...rest } = body;
       const split = splitSecrets(rest);
-      const isDefault = body.type === 'smtp' ? body.isDefault : undefined;
+      const isDefault = accountTypeOf(body.type).defaultable ? body.isDefault : undefined;
       const saved = await store.insert(name, { ...split, type: toDbType(body.type), isDefault });
       changed(name, 'local');
       return toView(saved.row, saved.secrets);
     },
 
     async list({ type, limit, cursor }) {
-      const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString('utf8');
+      const after = cursor === undefined ? undefined : decodeCursor(cursor, nameKey)[0];
       const rows = await store.list({ type: type && toDbType(type), after, limit: limit + 1 });
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return {
         items: page.map((s) => toView(s.row, s.secrets)),
-        nextCursor: rows.length > limit && last ? Buffer.from(last.row.name).toString('base64url') : null,
+        nextCursor: rows.length > limit && last ? encodeCursor([last.row.name]) : null,
       };
     },
 
@@ -117,7 +116,7 @@ export function createChannelAccountService(deps: ChannelAccountServiceDeps): Ch
       const saved = await store.replace(name, (current) => ({
         ...splitSecrets(body, current.secrets),
         type: toDbType(body.type),
-        isDefault: body.type === 'smtp' ? body.isDefault : undefined,
+        isDefault: accountTypeOf(body.type).defaultable ? body.isDefault : undefined,
       }));
       changed(name, 'local');
       return toView(saved.row, saved.secrets);
@@ -128,21 +127,16 @@ export function createChannelAccountService(deps: ChannelAccountServiceDeps): Ch
       changed(name, 'local');
     },
 
-    async getSmtpAccount(name) {
+    async find(spec, name) {
       if (name === undefined) {
-        const s = await cached(DEFAULT_KEY, () => store.findDefaultSmtp());
-        return s && toSmtpConfig(s.row, s.secrets);
+        if (!spec.defaultable) return undefined;
+        const s = await cached(defaultKey(spec.dbType), () => store.findDefault(spec.dbType));
+        return s && toSenderConfig(spec, s.row, s.secrets);
       }
       const s = await cached(name, () => store.find(name));
-      if (!s || toApiType(s.row.type) !== 'smtp') throw new UnknownAccountError('SMTP', name);
-      return toSmtpConfig(s.row, s.secrets);
-    },
-
-    async getRobotAccount(name) {
-      const s = await cached(name, () => store.find(name));
-      if (!s || toApiType(s.row.type) !== 'dingtalk-robot')
-        throw new UnknownAccountError('DingTalk robot', name);
-      return toRobotConfig(s.row, s.secrets);
+      const config = s && toSenderConfig(spec, s.row, s.secrets);
+      if (!config) throw new UnknownAccountError(spec.label, name);
+      return config;
     },
 
     onChange(listener) {

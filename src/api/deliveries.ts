@@ -4,8 +4,9 @@ import type { AppContext } from '../appContext';
 import { DELIVERY_STATUSES, deliveryView, pageQuery } from '../contract/deliveryViews';
 import { CHANNELS, routingKeyFor } from '../contract/envelope';
 import { ConflictError, HeraldError, NotFoundError } from '../errors';
-import { decodeCursor, encodeCursor } from '../http/cursor';
+import { decodeTimeCursor, encodeTimeCursor } from '../http/cursor';
 import { problemSchema } from '../http/problemSchema';
+import { requeueFailed } from '../delivery/deliveryState';
 
 const filters = pageQuery.extend({
   status: z.enum(DELIVERY_STATUSES).optional(),
@@ -36,7 +37,7 @@ export const deliveriesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
     },
     async (req) => {
       const q = req.query;
-      const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+      const after = q.cursor ? decodeTimeCursor(q.cursor) : undefined;
       const rows = await prisma.delivery.findMany({
         where: {
           status: q.status,
@@ -60,7 +61,7 @@ export const deliveriesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
       const last = items[items.length - 1];
       return {
         items,
-        nextCursor: rows.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+        nextCursor: rows.length > q.limit && last ? encodeTimeCursor(last.createdAt, last.id) : null,
       };
     },
   );
@@ -79,26 +80,21 @@ export const deliveriesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
       const publisher = ctx.services.pipeline?.publisher;
       if (!publisher)
         throw new HeraldError('publisher_unavailable', 'this instance cannot publish messages', 503);
-      const d = await prisma.delivery.findUnique({ where: { id: req.params.id } });
-      if (!d) throw new NotFoundError('delivery', req.params.id);
-      if (d.status !== 'failed')
+      const result = await requeueFailed(ctx.db.sql, req.params.id);
+      if (result.kind === 'not_found') throw new NotFoundError('delivery', req.params.id);
+      if (result.kind === 'not_failed')
         throw new ConflictError(
           'not_failed',
-          `only a failed delivery can be retried; this one is ${d.status}`,
+          `only a failed delivery can be retried; this one is ${result.status}`,
         );
-      const m = await prisma.message.findUniqueOrThrow({ where: { id: d.messageId } });
-      if (!m.envelope) throw new ConflictError('no_envelope', 'the envelope of this message was not kept');
-      const updated = await prisma.$transaction(async (tx) => {
-        await tx.message.update({
-          where: { id: m.id },
-          data: { status: 'dispatched', updatedAt: new Date() },
-        });
-        return tx.delivery.update({
-          where: { id: d.id },
-          data: { status: 'queued', nextAttemptAt: null, reason: 'retry requested', updatedAt: new Date() },
-        });
-      });
-      await publisher.publish(routingKeyFor(d.templateCode), Buffer.from(JSON.stringify(m.envelope)), m.id);
+      if (result.kind === 'no_envelope')
+        throw new ConflictError('no_envelope', 'the envelope of this message was not kept');
+      const updated = deliveryView.parse(result.delivery);
+      await publisher.publish(
+        routingKeyFor(result.templateCode),
+        Buffer.from(JSON.stringify(result.envelope)),
+        updated.messageId,
+      );
       return reply.status(202).send(updated);
     },
   );

@@ -5,6 +5,7 @@ import type { AppContext } from '../appContext';
 import { createUserTokenVerifier, UserTokenError } from '../auth/userToken';
 import { ForbiddenError, HeraldError } from '../errors';
 import { bearerToken } from '../http/adminAuth';
+import { decodeCursor, encodeCursor } from '../http/cursor';
 import { problemSchema } from '../http/problemSchema';
 import { inboxItemSchema, toItemView, type ReadSelection } from '../inbox/inboxItem';
 import { markReadAndAnnounce } from '../inbox/markReadAndAnnounce';
@@ -28,12 +29,9 @@ const errors = { 400: problemSchema, 401: problemSchema, 403: problemSchema };
 const description = 'Bearer: the admin token, or the user token (HS256 JWT) of this user.';
 
 /** Newest-first pages continue below the seq of the last item; the cursor wraps it. */
-const encodeCursor = (seq: number) => Buffer.from(`seq:${seq}`).toString('base64url');
-function decodeCursor(cursor: string): number {
-  const m = /^seq:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m) throw new HeraldError('invalid_cursor', 'the cursor is not one this API returned', 400);
-  return Number(m[1]);
-}
+const seqKey = z.tuple([z.int().nonnegative()]);
+const encodeSeqCursor = (seq: number) => encodeCursor([seq]);
+const decodeSeqCursor = (cursor: string): number => decodeCursor(cursor, seqKey)[0];
 
 /** A user's inbox over HTTP: the admin token, or that user's own token (never another user's). */
 export const inboxRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
@@ -80,12 +78,12 @@ export const inboxRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
       const page = await ctx.services.inbox.listItems(userId, {
         unreadOnly: q.unread === 'true',
         afterSeq: q.since,
-        beforeSeq: q.cursor !== undefined && q.since === undefined ? decodeCursor(q.cursor) : undefined,
+        beforeSeq: q.cursor !== undefined && q.since === undefined ? decodeSeqCursor(q.cursor) : undefined,
         limit: q.limit,
       });
       const last = page.items.at(-1);
       // With `since` the client pages on with the last seq it got; the cursor is for newest-first.
-      const nextCursor = page.more && last && q.since === undefined ? encodeCursor(last.seq) : null;
+      const nextCursor = page.more && last && q.since === undefined ? encodeSeqCursor(last.seq) : null;
       return {
         items: page.items.map(toItemView),
         unread: await ctx.services.inbox.unreadCount(userId),

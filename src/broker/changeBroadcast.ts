@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel } from 'amqplib';
 import type { FastifyBaseLogger } from 'fastify';
+import { z } from 'zod';
 import type { BrokerConnection } from './brokerConnection';
 
 export interface ChangeTargets {
@@ -11,11 +12,12 @@ export interface ChangeTargets {
   };
 }
 
-interface ChangeEvent {
-  kind: 'template' | 'account';
-  name: string;
-  from: string;
-}
+const changeEventSchema = z.object({
+  kind: z.enum(['template', 'account']),
+  name: z.string(),
+  from: z.string(),
+});
+type ChangeEvent = z.infer<typeof changeEventSchema>;
 
 /**
  * Keeps every instance's template and account caches honest: a write here is announced on the `events`
@@ -41,7 +43,7 @@ export async function startChangeBroadcast(
       (msg) => {
         if (!msg) return;
         try {
-          const e = JSON.parse(msg.content.toString('utf8')) as ChangeEvent;
+          const e = changeEventSchema.parse(JSON.parse(msg.content.toString('utf8')));
           if (e.from === me) return;
           if (e.kind === 'template') targets.templates.invalidate(e.name);
           else if (e.kind === 'account') targets.accounts.invalidate(e.name);

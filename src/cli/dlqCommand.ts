@@ -1,6 +1,6 @@
 import { topologyNames } from '../broker/topologyNames';
 import type { Config } from '../config/loadConfig';
-import { createAmqpEnvelopePublisher } from '../consumer/envelopePublisher';
+import { createAmqpEnvelopePublisher } from '../broker/envelopePublisher';
 import { createDeadLetterStore } from '../deadLetters/deadLetterStore';
 import { NotFoundError } from '../errors';
 import { withInfra } from './withInfra';

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { concurrencyVariable, shapeOver, type ConcurrencyVariable } from '../senders/channelSet';
+import { channels, type Channels } from '../senders/registry';
 
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const list = z
@@ -29,6 +31,16 @@ const durations = z.string().transform((s, ctx) => {
   return out;
 });
 
+/** Concurrent sends per channel: `HERALD_CONCURRENCY_<CHANNEL>`, defaulting to the channel's own. */
+const concurrencyShape = shapeOver<
+  Channels,
+  { [C in Channels[number] as ConcurrencyVariable<C['name']>]: ReturnType<typeof intFrom> }
+>(
+  channels,
+  (c) => intFrom(c.concurrency, 1),
+  (c) => concurrencyVariable(c.name),
+);
+
 /** Every environment variable Herald reads. `.env.example` mirrors it line by line. */
 export const envSchema = z.object({
   PORT: intFrom(3000).pipe(z.number().max(65535)),
@@ -56,9 +68,7 @@ export const envSchema = z.object({
   HERALD_PREFETCH: intFrom(200, 1).pipe(z.number().max(65535)),
   HERALD_RETRY_DELAYS: durations.default([10_000, 30_000, 60_000, 180_000, 480_000, 1_080_000]),
   HERALD_DELIVERY_LIMIT: intFrom(5, 1),
-  HERALD_CONCURRENCY_MAIL: intFrom(16, 1),
-  HERALD_CONCURRENCY_DINGTALK: intFrom(4, 1),
-  HERALD_CONCURRENCY_IM: intFrom(64, 1),
+  ...concurrencyShape,
   HERALD_ADMIN_TOKENS: list.pipe(
     z.array(z.string().min(16, 'each admin token needs at least 16 characters')),
   ),

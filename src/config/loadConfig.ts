@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { envSchema, type Env } from './envSchema';
+import { describeIssue } from '../contract/zodIssues';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -18,10 +19,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((i) => {
-        const name = i.path.join('.') || '(environment)';
-        const value = present[name];
-        const isMissing = value === undefined;
-        return `${name}: ${i.message}${isMissing ? ' (missing)' : ''}`;
+        const missing = present[i.path.join('.')] === undefined;
+        return `${describeIssue(i, '(environment)')}${missing ? ' (missing)' : ''}`;
       }),
     );
   }

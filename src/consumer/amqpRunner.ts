@@ -1,15 +1,18 @@
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { FastifyBaseLogger } from 'fastify';
+import { z } from 'zod';
 import type { BrokerConnection } from '../broker/brokerConnection';
+import { publishConfirmed } from '../broker/confirmPublish';
 import type { TopologyNames } from '../broker/topologyNames';
-import { decodeEnvelope } from './decodeEnvelope';
+import type { DeadLetterInput } from '../deadLetters/deadLetterStore';
 import type { DispatchResult } from './dispatchTypes';
 import type { PipelineMetrics } from './pipelineMetrics';
 import { queueDelayFor } from './retryPolicy';
+import { MAX_ENVELOPE_BYTES, runEnvelope } from './runnerPolicy';
 import { declareTopology } from './topology';
 import { retryWhileInfraDown } from './waitForInfra';
 
-export const MAX_ENVELOPE_BYTES = 1024 * 1024;
+export { MAX_ENVELOPE_BYTES };
 const SETTLE_BEFORE_CLOSE_MS = 500;
 /**
  * An envelope over MAX_ENVELOPE_BYTES can never be accepted, so its dead letter keeps only this much of
@@ -31,13 +34,8 @@ export interface AmqpRunnerOptions {
   metrics?: PipelineMetrics;
 }
 
-export interface DeadLetterInput {
-  messageId?: string;
-  routingKey?: string;
-  code: string;
-  reason: string;
-  payload: Buffer;
-}
+/** The broker's account of why it dead-lettered a message (x-death, newest first). */
+const xDeathSchema = z.array(z.looseObject({ reason: z.string().optional() }));
 
 const header = (msg: ConsumeMessage, name: string): string | undefined => {
   const v = msg.properties.headers?.[name];
@@ -54,19 +52,6 @@ export function createAmqpRunner(opts: AmqpRunnerOptions) {
   let stopping = false;
   const inFlight = new Set<Promise<void>>();
 
-  async function publishConfirmed(
-    ch: ConfirmChannel,
-    queue: string,
-    content: Buffer,
-    options: Parameters<ConfirmChannel['sendToQueue']>[2],
-  ) {
-    await new Promise<void>((resolve, reject) => {
-      ch.sendToQueue(queue, content, { persistent: true, ...options }, (err) =>
-        err ? reject(err) : resolve(),
-      );
-    });
-  }
-
   async function deadLetter(
     ch: ConfirmChannel,
     msg: ConsumeMessage,
@@ -74,11 +59,10 @@ export function createAmqpRunner(opts: AmqpRunnerOptions) {
     reason: string,
     messageId?: string,
   ) {
-    opts.metrics?.deadLettered.inc({ code });
     const oversize = msg.content.length > MAX_ENVELOPE_BYTES;
     const content = oversize ? msg.content.subarray(0, OVERSIZE_DEAD_LETTER_BYTES) : msg.content;
     const note = oversize ? ` (payload cut to its first ${OVERSIZE_DEAD_LETTER_BYTES} bytes)` : '';
-    await publishConfirmed(ch, names.dead, content, {
+    await publishConfirmed(ch, '', names.dead, content, {
       contentType: msg.properties.contentType,
       messageId: messageId ?? msg.properties.messageId,
       headers: {
@@ -90,32 +74,23 @@ export function createAmqpRunner(opts: AmqpRunnerOptions) {
   }
 
   async function handle(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
-    const decoded = decodeEnvelope(msg.content, MAX_ENVELOPE_BYTES);
-    if (!decoded.ok) {
-      opts.metrics?.envelopes.inc({ outcome: 'rejected' });
-      await deadLetter(ch, msg, decoded.code, decoded.reason);
-      ch.ack(msg);
-      return;
-    }
-    const result = await retryWhileInfraDown(() => opts.dispatch(decoded.value), {
+    const action = await runEnvelope(msg.content, {
+      dispatch: opts.dispatch,
       stopping: () => stopping,
-      onWait: (err, delayMs) =>
+      onInfraWait: (err, delayMs) =>
         log.warn({ err: (err as Error).message, delayMs }, 'database unavailable; holding the envelope'),
+      metrics: opts.metrics,
     });
-    if (result.kind === 'rejected') {
-      opts.metrics?.envelopes.inc({ outcome: 'rejected' });
-      await deadLetter(ch, msg, result.code, result.reason, result.messageId);
-    } else if (result.retryInMs !== undefined) {
-      opts.metrics?.envelopes.inc({ outcome: 'retry_scheduled' });
-      const queueDelay = queueDelayFor(result.retryInMs, opts.retryQueueDelays);
-      await publishConfirmed(ch, names.retryQueue(queueDelay), msg.content, {
+    if (action.kind === 'deadLetter') {
+      await deadLetter(ch, msg, action.code, action.reason, action.messageId);
+    } else if (action.kind === 'retryLater') {
+      const queueDelay = queueDelayFor(action.delayMs, opts.retryQueueDelays);
+      await publishConfirmed(ch, '', names.retryQueue(queueDelay), msg.content, {
         contentType: 'application/json',
-        messageId: result.messageId,
-        expiration: String(Math.max(0, Math.min(result.retryInMs, queueDelay))),
+        messageId: action.messageId,
+        expiration: String(Math.max(0, Math.min(action.delayMs, queueDelay))),
         headers: { 'x-herald-retry': true },
       });
-    } else {
-      opts.metrics?.envelopes.inc({ outcome: result.status });
     }
     ch.ack(msg);
   }
@@ -142,13 +117,13 @@ export function createAmqpRunner(opts: AmqpRunnerOptions) {
   }
 
   async function recordDead(ch: ConfirmChannel, msg: ConsumeMessage) {
-    const deaths = msg.properties.headers?.['x-death'] as
-      Array<{ reason?: string; queue?: string }> | undefined;
-    const brokerReason = deaths?.[0]?.reason;
+    const deaths = xDeathSchema.safeParse(msg.properties.headers?.['x-death']);
+    const brokerReason = deaths.success ? deaths.data[0]?.reason : undefined;
+    const messageId: unknown = msg.properties.messageId;
     await retryWhileInfraDown(
       () =>
         opts.recordDeadLetter({
-          messageId: msg.properties.messageId as string | undefined,
+          messageId: typeof messageId === 'string' ? messageId : undefined,
           routingKey: header(msg, 'x-herald-routing-key') ?? msg.fields.routingKey,
           code:
             header(msg, 'x-herald-code') ??
@@ -189,7 +164,6 @@ export function createAmqpRunner(opts: AmqpRunnerOptions) {
         log.info({ queue: names.dispatch, prefetch: opts.prefetch }, 'consumer: consuming');
       });
     },
-    /** Stops taking work, finishes what is in flight (acking it), then closes the channel. */
     /**
      * Stops taking work, finishes what is in flight (acking it), then closes the channel. Deliveries that
      * arrive while stopping are left unacked and go back to the queue when the channel closes.
@@ -203,7 +177,6 @@ export function createAmqpRunner(opts: AmqpRunnerOptions) {
       await new Promise((resolve) => setTimeout(resolve, SETTLE_BEFORE_CLOSE_MS));
       await channel?.close().catch(() => undefined);
     },
-    inFlightCount: () => inFlight.size,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { z } from 'zod';
 import { envelopeSchema, type Envelope } from '../contract/envelope';
+import { describeIssues } from '../contract/zodIssues';
 import type { TransactionalSqlClient } from '../db/sqlClient';
 import {
   messageStatusOf,
@@ -8,8 +8,9 @@ import {
   TERMINAL,
   type AttemptResult,
   type DeliveryRow,
-} from './deliveryLog';
-import type { DeliveryStore } from './deliveryStore';
+  type MessageStatus,
+} from '../delivery/deliveryState';
+import type { DeliveryStore } from '../delivery/deliveryStore';
 import type { DispatchResult, ResolvedTemplate, TemplateResolver } from './dispatchTypes';
 import type { PipelineMetrics } from './pipelineMetrics';
 import { planDeliveries, selectChannels } from './planDeliveries';
@@ -25,13 +26,6 @@ export interface DispatchDeps extends SendDeps {
   templates: TemplateResolver;
   log: FastifyBaseLogger;
   metrics?: PipelineMetrics;
-}
-
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 10)
-    .map((i) => `${i.path.length ? i.path.join('.') : 'envelope'}: ${i.message}`)
-    .join('; ');
 }
 
 const stringField = (input: unknown, key: string): string | undefined => {
@@ -52,7 +46,7 @@ export async function dispatch(input: unknown, deps: DispatchDeps): Promise<Disp
       stringField(input, 'id'),
       stringField(input, 'template'),
       'invalid_envelope',
-      describeIssues(parsed.error),
+      describeIssues(parsed.error, { root: 'envelope', limit: 10 }),
     );
   }
   const env = parsed.data;
@@ -85,13 +79,14 @@ export async function dispatch(input: unknown, deps: DispatchDeps): Promise<Disp
   if (accepted.templateVersion !== null && accepted.templateVersion !== template.version) {
     template = (await deps.templates.resolve(env.template, accepted.templateVersion)) ?? template;
   }
-  return sendDue(env, template, selected.channels, deps);
+  return sendDue(env, template, selected.channels, accepted.status, deps);
 }
 
 async function sendDue(
   env: Envelope,
   template: ResolvedTemplate,
   channels: Parameters<typeof planDeliveries>[1],
+  storedStatus: MessageStatus,
   deps: DispatchDeps,
 ): Promise<DispatchResult> {
   const all = await deps.store.ensure({
@@ -110,7 +105,9 @@ async function sendDue(
   const status = messageStatusOf(states.map((s) => s.status));
   // The sends have gone out: if the database blinks now, wait and write their outcome rather than fail,
   // or the redelivered envelope would find them claimed and send them again once the lease ran out.
-  if (results.length || claimed.length)
+  // Also when nothing was sent: a consumer that died after its sends were recorded in their own
+  // transaction (IM) left the message's status behind.
+  if (results.length || claimed.length || status !== storedStatus)
     await retryWhileInfraDown(() => deps.store.record(env.id, results, status), {
       stopping: () => false,
       onWait: (err, delayMs) =>
@@ -142,19 +139,6 @@ async function reject(
   if (messageId) await rejectMessage(deps.sql, { id: messageId, templateCode, reason: `${code}: ${reason}` });
   deps.log.warn({ messageId, code, reason }, 'envelope rejected');
   return { kind: 'rejected', messageId, code, reason };
-}
-
-/** Retries a delivery from the stored envelope (the admin's "send again"); see src/api/deliveries.ts. */
-export async function redispatchStored(
-  messageId: string,
-  deps: DispatchDeps,
-): Promise<DispatchResult | undefined> {
-  const { rows } = await deps.sql.query<{ envelope: unknown }>(
-    `SELECT envelope FROM "Message" WHERE id = $1`,
-    [messageId],
-  );
-  const stored = rows[0]?.envelope;
-  return stored ? dispatch(stored, deps) : undefined;
 }
 
 function countResults(

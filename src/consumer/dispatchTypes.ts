@@ -1,6 +1,5 @@
 import type { ChannelName, Envelope, Recipient } from '../contract/envelope';
 import type { RenderedParts } from '../contract/template';
-import type { RobotAccountConfig, Sender, SmtpAccountConfig } from '../senders/types';
 
 /** A template version as dispatch uses it: bound to the template module by src/consumer/templateBinding.ts. */
 export interface ResolvedTemplate {
@@ -20,14 +19,6 @@ export interface TemplateResolver {
   /** The version to use: `version` when given (a retry keeps the version it started with), else the active one. */
   resolve(code: string, version?: number): Promise<ResolvedTemplate | undefined>;
 }
-
-export interface AccountLookup {
-  getSmtpAccount(name?: string): Promise<SmtpAccountConfig | undefined>;
-  getRobotAccount(name: string): Promise<RobotAccountConfig>;
-}
-
-/** Channel → sender. */
-export type SenderRegistry = ReadonlyMap<ChannelName, Sender>;
 
 export type DispatchResult =
   | { kind: 'done'; messageId: string; status: string; retryInMs?: number }

@@ -1,12 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { SqlClient } from '../db/sqlClient';
-import type { DeadLetterInput } from './amqpRunner';
-import { MAX_ENVELOPE_BYTES } from './amqpRunner';
-import { decodeEnvelope } from './decodeEnvelope';
+import type { EnvelopePublisher } from '../broker/envelopePublisher';
+import type { DeadLetterInput } from '../deadLetters/deadLetterStore';
 import type { DispatchResult } from './dispatchTypes';
-import type { EnvelopePublisher } from './envelopePublisher';
 import type { PipelineMetrics } from './pipelineMetrics';
-import { retryWhileInfraDown } from './waitForInfra';
+import { runEnvelope } from './runnerPolicy';
 
 interface Job {
   routingKey: string;
@@ -33,29 +31,25 @@ export function createLocalRunner(opts: {
   let stopping = false;
 
   async function handle(job: Job): Promise<void> {
-    const decoded = decodeEnvelope(job.content, MAX_ENVELOPE_BYTES);
-    const result: DispatchResult = decoded.ok
-      ? await retryWhileInfraDown(() => opts.dispatch(decoded.value), { stopping: () => stopping })
-      : { kind: 'rejected', code: decoded.code, reason: decoded.reason, messageId: job.messageId };
-    if (result.kind === 'rejected') {
-      opts.metrics?.envelopes.inc({ outcome: 'rejected' });
-      opts.metrics?.deadLettered.inc({ code: result.code });
+    const action = await runEnvelope(job.content, {
+      dispatch: opts.dispatch,
+      stopping: () => stopping,
+      metrics: opts.metrics,
+    });
+    if (action.kind === 'deadLetter') {
       await opts.recordDeadLetter({
-        messageId: result.messageId,
+        messageId: action.messageId ?? job.messageId,
         routingKey: job.routingKey,
-        code: result.code,
-        reason: result.reason,
+        code: action.code,
+        reason: action.reason,
         payload: job.content,
       });
-    } else if (result.retryInMs !== undefined) {
-      opts.metrics?.envelopes.inc({ outcome: 'retry_scheduled' });
+    } else if (action.kind === 'retryLater') {
       const t = setTimeout(() => {
         timers.delete(t);
         enqueue(job);
-      }, result.retryInMs);
+      }, action.delayMs);
       timers.add(t);
-    } else {
-      opts.metrics?.envelopes.inc({ outcome: result.status });
     }
   }
 

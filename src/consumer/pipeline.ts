@@ -4,13 +4,13 @@ import { topologyNames, type TopologyNames } from '../broker/topologyNames';
 import type { Config } from '../config/loadConfig';
 import type { Database } from '../db/database';
 import { createDeadLetterStore, type DeadLetterStore } from '../deadLetters/deadLetterStore';
-import type { ChannelName } from '../contract/envelope';
+import type { ChannelRuntimes } from '../senders/channelSet';
+import type { Channels } from '../senders/registry';
 import { createAmqpRunner } from './amqpRunner';
-import { createConcurrencyLimit, type ConcurrencyLimit } from './concurrencyLimit';
-import { createDeliveryStore } from './deliveryStore';
+import { createDeliveryStore } from '../delivery/deliveryStore';
 import { dispatch, type DispatchDeps } from './dispatch';
-import type { AccountLookup, SenderRegistry, TemplateResolver } from './dispatchTypes';
-import { createAmqpEnvelopePublisher, type EnvelopePublisher } from './envelopePublisher';
+import type { TemplateResolver } from './dispatchTypes';
+import { createAmqpEnvelopePublisher, type EnvelopePublisher } from '../broker/envelopePublisher';
 import { createLocalRunner } from './localRunner';
 import type { PipelineMetrics } from './pipelineMetrics';
 import { retryQueueDelays } from './retryPolicy';
@@ -18,7 +18,6 @@ import { retryQueueDelays } from './retryPolicy';
 export interface PipelineServices {
   publisher: EnvelopePublisher;
   deadLetters: DeadLetterStore;
-  dispatchDeps: DispatchDeps;
   names: TopologyNames;
 }
 
@@ -27,8 +26,8 @@ export interface PipelineOptions {
   db: Database;
   broker?: BrokerConnection;
   templates: TemplateResolver;
-  accounts: AccountLookup;
-  senders: SenderRegistry;
+  /** Every channel bound to its sender and concurrency limit. */
+  channels: ChannelRuntimes<Channels>;
   metrics: PipelineMetrics;
   log: FastifyBaseLogger;
   /** Whether this instance consumes (HERALD_ROLES has `consumer`). */
@@ -47,17 +46,10 @@ export async function startPipeline(
 ): Promise<{ services: PipelineServices; stop(): Promise<void> }> {
   const { config, db, broker, log } = opts;
   const names = topologyNames(config.HERALD_QUEUE_PREFIX);
-  const limits = new Map<ChannelName, ConcurrencyLimit>([
-    ['mail', createConcurrencyLimit(config.HERALD_CONCURRENCY_MAIL)],
-    ['dingtalk', createConcurrencyLimit(config.HERALD_CONCURRENCY_DINGTALK)],
-    ['im', createConcurrencyLimit(config.HERALD_CONCURRENCY_IM)],
-  ]);
   const dispatchDeps: DispatchDeps = {
     sql: db.sql,
     templates: opts.templates,
-    accounts: opts.accounts,
-    senders: opts.senders,
-    limits,
+    channels: opts.channels,
     retryDelays: config.HERALD_RETRY_DELAYS,
     now: Date.now,
     log,
@@ -102,5 +94,5 @@ export async function startPipeline(
     await local.start();
     stop = () => local.stop();
   }
-  return { services: { publisher, deadLetters, dispatchDeps, names }, stop };
+  return { services: { publisher, deadLetters, names }, stop };
 }

@@ -1,14 +1,8 @@
 import type { ChannelName, Envelope } from '../contract/envelope';
+import type { PlannedDelivery } from '../delivery/deliveryState';
+import { channelByName } from '../senders/registry';
 
-export interface PlannedDelivery {
-  channel: ChannelName;
-  /** Index into envelope.to; -1 for the one DingTalk group post. */
-  recipientIndex: number;
-  userId?: string;
-  email?: string;
-  status: 'queued' | 'skipped';
-  reason?: string;
-}
+export type { PlannedDelivery };
 
 /** The channels an envelope goes out on: the template's, narrowed by `envelope.channels`. */
 export function selectChannels(
@@ -22,22 +16,21 @@ export function selectChannels(
 }
 
 /**
- * One delivery per recipient for mail and IM, one per envelope for DingTalk (the robot posts into one
- * group and @mentions recipients). A recipient without an address for a channel is `skipped` with why.
+ * Per channel, by its fan-out: one delivery per recipient, or one per envelope for a group post (which
+ * mentions the recipients). A recipient without the channel's address is `skipped`, with why.
  */
 export function planDeliveries(envelope: Envelope, channels: readonly ChannelName[]): PlannedDelivery[] {
   const out: PlannedDelivery[] = [];
   for (const channel of channels) {
-    if (channel === 'dingtalk') {
+    const def = channelByName.get(channel);
+    if (!def) throw new Error(`channel ${channel} is not registered`);
+    if (def.fanOut === 'group') {
       out.push({ channel, recipientIndex: -1, status: 'queued' });
       continue;
     }
     envelope.to.forEach((r, recipientIndex) => {
       const base = { channel, recipientIndex, userId: r.userId, email: r.email };
-      if (channel === 'mail' && !r.email)
-        out.push({ ...base, status: 'skipped', reason: 'recipient has no email address' });
-      else if (channel === 'im' && !r.userId)
-        out.push({ ...base, status: 'skipped', reason: 'recipient has no userId for in-site messages' });
+      if (!def.address(r)) out.push({ ...base, status: 'skipped', reason: def.missingAddress });
       else out.push({ ...base, status: 'queued' });
     });
   }

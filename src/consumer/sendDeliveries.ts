@@ -1,129 +1,17 @@
-import type { Envelope, Recipient } from '../contract/envelope';
-import { HeraldError } from '../errors';
-import type { SendJob, SendOutcome, Sender } from '../senders/types';
-import type { ConcurrencyLimit } from './concurrencyLimit';
-import type { AttemptResult, DeliveryRow } from './deliveryLog';
-import type { AccountLookup, RenderedParts, ResolvedTemplate, SenderRegistry } from './dispatchTypes';
+import type { ChannelName, Envelope } from '../contract/envelope';
+import type { ChannelRuntimes } from '../senders/channelSet';
+import type { Channels } from '../senders/registry';
+import type { SendOutcome } from '../senders/sender';
+import type { AttemptResult, DeliveryRow } from '../delivery/deliveryState';
+import type { RenderedParts, ResolvedTemplate } from './dispatchTypes';
 import { maxAttempts, retryDelayAfter } from './retryPolicy';
 import { RenderStarvedError } from '../templates/renderBudget';
 
 export interface SendDeps {
-  accounts: AccountLookup;
-  senders: SenderRegistry;
-  limits: ReadonlyMap<string, ConcurrencyLimit>;
+  /** Every registered channel bound to its sender (src/senders/channelSet.ts). */
+  channels: ChannelRuntimes<Channels>;
   retryDelays: readonly number[];
   now(): number;
-}
-
-/** A job, or the outcome decided without sending (no account, render failure). */
-type Prepared =
-  { row: DeliveryRow; job: SendJob } | { row: DeliveryRow; outcome: SendOutcome; skip?: string };
-
-const mentionsOf = (to: readonly Recipient[]) => ({
-  atMobiles: to.flatMap((r) => (r.mobile ? [r.mobile] : [])),
-  atUserIds: to.flatMap((r) => (r.dingtalkUserId ? [r.dingtalkUserId] : [])),
-});
-
-async function prepare(
-  row: DeliveryRow,
-  env: Envelope,
-  parts: RenderedParts,
-  deps: SendDeps,
-): Promise<Prepared> {
-  const base = { deliveryId: row.id, messageId: env.id, attempt: row.attempts + 1 };
-  const recipient = env.to[row.recipientIndex];
-  try {
-    if (row.channel === 'mail' && parts.mail && recipient?.email) {
-      const account = await deps.accounts.getSmtpAccount(parts.mail.account);
-      const { subject, html, text } = parts.mail;
-      return {
-        row,
-        job: {
-          ...base,
-          channel: 'mail',
-          account,
-          to: { email: recipient.email, name: recipient.name },
-          subject,
-          html,
-          text,
-        },
-      };
-    }
-    if (row.channel === 'im' && parts.im && recipient?.userId) {
-      return { row, job: { ...base, channel: 'im', userId: recipient.userId, ...parts.im } };
-    }
-    if (row.channel === 'dingtalk' && parts.dingtalk) {
-      const { account: accountName, ...post } = parts.dingtalk;
-      if (!accountName) {
-        return {
-          row,
-          outcome: { kind: 'permanent', code: 'no_robot_account', message: '' },
-          skip: 'the template names no DingTalk robot account',
-        };
-      }
-      const account = await deps.accounts.getRobotAccount(accountName);
-      return {
-        row,
-        job: {
-          ...base,
-          channel: 'dingtalk',
-          account,
-          ...post,
-          ...mentionsOf(env.to),
-          isAtAll: env.atAll ?? false,
-        },
-      };
-    }
-    return {
-      row,
-      outcome: {
-        kind: 'permanent',
-        code: 'nothing_to_send',
-        message: `the template has no ${row.channel} part for this recipient`,
-      },
-    };
-  } catch (err) {
-    const code = err instanceof HeraldError ? err.code : 'prepare_failed';
-    return { row, outcome: { kind: 'permanent', code, message: (err as Error).message } };
-  }
-}
-
-interface Timed {
-  outcome: SendOutcome;
-  durationMs: number;
-}
-
-const failedWith = (err: unknown): SendOutcome => ({
-  kind: 'retryable',
-  code: 'sender_error',
-  message: (err as Error).message,
-});
-
-async function runSender(
-  sender: Sender,
-  jobs: SendJob[],
-  limit: ConcurrencyLimit | undefined,
-  now: () => number,
-): Promise<Timed[]> {
-  const limited = <T>(fn: () => Promise<T>) => (limit ? limit(fn) : fn());
-  if (sender.sendMany && jobs.length > 1) {
-    const sendMany = sender.sendMany.bind(sender);
-    const started = now();
-    const outcomes = await limited(() => sendMany(jobs)).catch((err: unknown) =>
-      jobs.map(() => failedWith(err)),
-    );
-    const each = (now() - started) / jobs.length;
-    return outcomes.map((outcome) => ({ outcome, durationMs: each }));
-  }
-  return Promise.all(
-    jobs.map((job) =>
-      limited(async () => {
-        const started = now();
-        const outcome = await sender.send(job).catch(failedWith);
-        return { outcome, durationMs: now() - started };
-      }),
-    ),
-  );
 }
 
 function toResult(row: DeliveryRow, outcome: SendOutcome, durationMs: number, deps: SendDeps): AttemptResult {
@@ -187,62 +75,59 @@ export async function sendDeliveries(
     return p;
   };
 
-  const prepared = await Promise.all(
-    claimed.map(async (row): Promise<Prepared> => {
+  // The rendered parts of each claimed delivery; one that fails to render fails alone.
+  const rendered = await Promise.all(
+    claimed.map(async (row) => {
       try {
-        return await prepare(row, env, await renderFor(row.recipientIndex), deps);
+        return { row, parts: await renderFor(row.recipientIndex) };
       } catch (err) {
         const message = (err as Error).message;
-        return {
-          row,
-          outcome:
-            err instanceof RenderStarvedError
-              ? { kind: 'retryable', code: err.code, message }
-              : { kind: 'permanent', code: 'render_failed', message },
-        };
+        const outcome: SendOutcome =
+          err instanceof RenderStarvedError
+            ? { kind: 'retryable', code: err.code, message }
+            : { kind: 'permanent', code: 'render_failed', message };
+        return { row, failure: outcome };
       }
     }),
   );
 
   const results: AttemptResult[] = [];
-  const byChannel = new Map<string, { rows: DeliveryRow[]; jobs: SendJob[] }>();
-  for (const p of prepared) {
-    if ('outcome' in p) {
-      results.push(
-        p.skip
-          ? {
-              deliveryId: p.row.id,
-              attempt: p.row.attempts,
-              durationMs: 0,
-              status: 'skipped',
-              reason: p.skip,
-            }
-          : toResult(p.row, p.outcome, 0, deps),
-      );
+  const byChannel = new Map<ChannelName, Array<{ row: DeliveryRow; parts: RenderedParts }>>();
+  for (const r of rendered) {
+    if (r.parts === undefined) {
+      results.push(toResult(r.row, r.failure, 0, deps));
       continue;
     }
-    const group = byChannel.get(p.job.channel) ?? { rows: [], jobs: [] };
-    group.rows.push(p.row);
-    group.jobs.push(p.job);
-    byChannel.set(p.job.channel, group);
+    const group = byChannel.get(r.row.channel) ?? [];
+    group.push({ row: r.row, parts: r.parts });
+    byChannel.set(r.row.channel, group);
   }
 
+  const envelope = { to: env.to, atAll: env.atAll ?? false };
   await Promise.all(
-    [...byChannel].map(async ([channel, { rows, jobs }]) => {
-      const sender = deps.senders.get(channel as SendJob['channel']);
-      const timed: Timed[] = sender
-        ? await runSender(sender, jobs, deps.limits.get(channel), deps.now)
-        : jobs.map(() => ({
-            outcome: {
-              kind: 'permanent',
-              code: 'channel_unavailable',
-              message: `no ${channel} sender is running`,
-            },
-            durationMs: 0,
-          }));
-      rows.forEach((row, i) => {
-        const t = timed[i] as Timed;
-        results.push(toResult(row, t.outcome, t.durationMs, deps));
+    [...byChannel].map(async ([channel, group]) => {
+      const runtime = deps.channels.get(channel);
+      if (!runtime) throw new Error(`channel ${channel} is not registered`);
+      const items = group.map(({ row, parts }) => ({
+        base: { deliveryId: row.id, messageId: env.id, attempt: row.attempts + 1 },
+        parts,
+        recipient: env.to[row.recipientIndex],
+      }));
+      const outcomes = await runtime.sendBatch(items, envelope);
+      group.forEach(({ row }, i) => {
+        const o = outcomes[i];
+        if (!o) throw new Error(`channel ${channel} answered fewer results than deliveries`);
+        results.push(
+          o.kind === 'skipped'
+            ? {
+                deliveryId: row.id,
+                attempt: row.attempts,
+                durationMs: 0,
+                status: 'skipped',
+                reason: o.reason,
+              }
+            : toResult(row, o.outcome, o.durationMs, deps),
+        );
       });
     }),
   );

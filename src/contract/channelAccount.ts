@@ -1,9 +1,17 @@
 import { z } from 'zod';
+import type { AnyAccountType } from '../senders/channel';
+import {
+  ACCOUNT_TYPES as ACCOUNT_TYPE_NAMES,
+  accountTypes,
+  SECRET_NAMES,
+  type ChannelDefinition,
+} from '../senders/registry';
 
-/** Channel account types as the API spells them (the database enum says `dingtalk_robot`). */
-export const ACCOUNT_TYPES = ['smtp', 'dingtalk-robot'] as const;
+/** Channel account types as the API spells them; each channel's module defines its own. */
+export const ACCOUNT_TYPES = ACCOUNT_TYPE_NAMES;
 export const accountTypeSchema = z.enum(ACCOUNT_TYPES);
-export type AccountType = z.infer<typeof accountTypeSchema>;
+type AccountTypeSpecs = NonNullable<ChannelDefinition['account']>;
+export type AccountType = AccountTypeSpecs['type'];
 
 export const accountNameSchema = z
   .string()
@@ -11,78 +19,53 @@ export const accountNameSchema = z
   .max(100)
   .regex(/^[a-z0-9][a-z0-9_.-]*$/i, 'must start with a letter or digit, then letters, digits, _ . or -');
 
-/** `addr@example.com` or `Display Name <addr@example.com>`. */
-const mailbox = z
-  .string()
-  .max(320)
-  .regex(
-    /^(?:[^<>]*<\s*[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+\s*>|[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+)$/,
-    'must be an address like a@example.com or "Name <a@example.com>"',
-  );
-
-const smtpPublicConfig = {
-  host: z.string().min(1).max(255),
-  port: z.int().min(1).max(65535),
-  secure: z
-    .boolean()
-    .describe('TLS from the first byte (usually port 465); false uses STARTTLS when offered'),
-  user: z.string().min(1).max(320).optional(),
-  from: mailbox,
-  replyTo: mailbox.optional(),
-};
-
-export const smtpConfigInputSchema = z
-  .object({
-    ...smtpPublicConfig,
-    password: z
-      .string()
-      .min(1)
-      .max(1024)
-      .optional()
-      .describe('write-only; omitted on PUT keeps the stored one'),
-  })
-  .strict();
-
-export const robotConfigInputSchema = z
-  .object({
-    webhook: z
-      .url({ protocol: /^https$/, message: 'must be an https URL' })
-      .max(2048)
-      .describe(
-        'the robot webhook; its access_token is write-only (omitted on PUT keeps the stored one) and never returned',
-      ),
-    secret: z
-      .string()
-      .regex(/^SEC[0-9a-zA-Z]+$/, 'must be the signing secret shown by DingTalk, starting with SEC')
-      .max(256)
-      .optional()
-      .describe('write-only signing secret; omitted on PUT keeps the stored one'),
-  })
-  .strict();
-
-const smtpWrite = {
-  type: z.literal('smtp'),
-  config: smtpConfigInputSchema,
-  isDefault: z.boolean().optional().describe('the account mails use when a template names none'),
-};
-const robotWrite = { type: z.literal('dingtalk-robot'), config: robotConfigInputSchema };
-
-export const createAccountBodySchema = z
-  .discriminatedUnion('type', [
-    z.object({ name: accountNameSchema, ...smtpWrite }).strict(),
-    z.object({ name: accountNameSchema, ...robotWrite }).strict(),
-  ])
-  .meta({ id: 'ChannelAccountCreate' });
-export type CreateAccountBody = z.infer<typeof createAccountBodySchema>;
-
-export const replaceAccountBodySchema = z
-  .discriminatedUnion('type', [z.object(smtpWrite).strict(), z.object(robotWrite).strict()])
-  .meta({ id: 'ChannelAccountReplace' });
-export type ReplaceAccountBody = z.infer<typeof replaceAccountBodySchema>;
-
 /** Names of the secret fields an account has stored; their values are never returned. */
-export const SECRET_FIELDS = ['password', 'access_token', 'secret'] as const;
+export const SECRET_FIELDS = SECRET_NAMES;
 export type SecretFieldName = (typeof SECRET_FIELDS)[number];
+
+type BodyOf<A> = A extends AnyAccountType
+  ? { type: A['type']; config: z.infer<A['input']>; isDefault?: boolean }
+  : never;
+export type ReplaceAccountBody = BodyOf<AccountTypeSpecs>;
+export type CreateAccountBody = ReplaceAccountBody & { name: string };
+
+interface ViewBase {
+  name: string;
+  secretsSet: SecretFieldName[];
+  isDefault: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+type ViewOf<A> = A extends AnyAccountType
+  ? ViewBase & { type: A['type']; config: z.infer<A['stored']> }
+  : never;
+export type AccountView = ViewOf<AccountTypeSpecs>;
+
+const writeShape = (a: AnyAccountType) => ({
+  type: z.literal(a.type),
+  config: a.input,
+  ...(a.defaultable
+    ? { isDefault: z.boolean().optional().describe('the account a template uses when it names none') }
+    : {}),
+});
+
+/**
+ * One member per account type. zod cannot type a union mapped over a list, so the list's union is
+ * typed from the account types above (the one cast; the members are built from the same specs).
+ */
+function unionOver<T>(members: z.ZodObject[]): z.ZodType<T> {
+  const [first, ...rest] = members;
+  if (!first) throw new Error('no channel account types are registered');
+  return z.discriminatedUnion('type', [first, ...rest]) as unknown as z.ZodType<T>;
+}
+
+export const createAccountBodySchema = unionOver<CreateAccountBody>(
+  accountTypes.map((a) => z.object({ name: accountNameSchema, ...writeShape(a) }).strict()),
+).meta({ id: 'ChannelAccountCreate' });
+
+export const replaceAccountBodySchema = unionOver<ReplaceAccountBody>(
+  accountTypes.map((a) => z.object(writeShape(a)).strict()),
+).meta({ id: 'ChannelAccountReplace' });
 
 const viewBase = {
   name: z.string(),
@@ -93,17 +76,9 @@ const viewBase = {
 };
 
 // No secret field exists in these schemas, so the serializer strips one even if a bug passed it along.
-export const accountViewSchema = z
-  .discriminatedUnion('type', [
-    z.object({ ...viewBase, type: z.literal('smtp'), config: z.object(smtpPublicConfig) }),
-    z.object({
-      ...viewBase,
-      type: z.literal('dingtalk-robot'),
-      config: z.object({ webhook: z.string().describe('the webhook without its access_token') }),
-    }),
-  ])
-  .meta({ id: 'ChannelAccount' });
-export type AccountView = z.infer<typeof accountViewSchema>;
+export const accountViewSchema = unionOver<AccountView>(
+  accountTypes.map((a) => z.object({ ...viewBase, type: z.literal(a.type), config: a.stored })),
+).meta({ id: 'ChannelAccount' });
 
 export const accountListQuerySchema = z.object({
   type: accountTypeSchema.optional(),

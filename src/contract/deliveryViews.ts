@@ -1,29 +1,14 @@
 import { z } from 'zod';
+import { ATTEMPT_OUTCOMES, DELIVERY_STATUSES, MESSAGE_STATUSES } from '../delivery/statuses';
 import { CHANNELS } from './envelope';
 
-export const DELIVERY_STATUSES = [
-  'queued',
-  'sending',
-  'sent',
-  'delivered',
-  'read',
-  'retrying',
-  'failed',
-  'skipped',
-] as const;
-export const MESSAGE_STATUSES = [
-  'accepted',
-  'rejected',
-  'dispatched',
-  'completed',
-  'partially_failed',
-] as const;
+export { DELIVERY_STATUSES, MESSAGE_STATUSES };
 
 export const attemptView = z
   .object({
     id: z.string(),
     attempt: z.number().int(),
-    outcome: z.enum(['sent', 'retryable', 'permanent', 'waiting']),
+    outcome: z.enum(ATTEMPT_OUTCOMES),
     providerId: z.string().nullable(),
     errorCode: z.string().nullable(),
     errorText: z.string().nullable(),

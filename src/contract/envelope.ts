@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { recipientShapeOf } from '../senders/channelSet';
+import { CHANNEL_NAMES, channels, type ChannelName } from '../senders/registry';
 
-export const CHANNELS = ['mail', 'dingtalk', 'im'] as const;
+export const CHANNELS = CHANNEL_NAMES;
 export const channelSchema = z.enum(CHANNELS);
-export type ChannelName = z.infer<typeof channelSchema>;
+export type { ChannelName };
 
 const MAX_DATA_BYTES = 64 * 1024;
 
@@ -16,24 +18,22 @@ function nestedDeeperThan(value: unknown, levels: number): boolean {
   return Object.values(value).some((v) => nestedDeeperThan(v, levels - 1));
 }
 
+/** Every channel's recipient fields (its addresses), then name and locale. */
+const addressShape = recipientShapeOf(channels);
+const ADDRESS_FIELDS = Object.keys(addressShape);
+
 /** A recipient's fields; preview takes them without the at-least-one-address rule. */
 export const recipientFieldsSchema = z
   .object({
-    userId: z.string().min(1).max(128).optional(),
-    email: z.email().max(320).optional(),
+    ...addressShape,
     name: z.string().max(200).optional(),
-    mobile: z
-      .string()
-      .regex(/^\+?[0-9 -]{5,20}$/, 'must be a phone number')
-      .optional(),
-    dingtalkUserId: z.string().min(1).max(128).optional(),
     locale: z.string().min(2).max(35).optional(),
   })
   .strict();
 
 export const recipientSchema = recipientFieldsSchema
-  .refine((r) => r.userId || r.email || r.mobile || r.dingtalkUserId, {
-    message: 'a recipient needs at least one address: userId, email, mobile or dingtalkUserId',
+  .refine((r) => Object.entries(r).some(([k, v]) => ADDRESS_FIELDS.includes(k) && Boolean(v)), {
+    message: `a recipient needs at least one address: ${ADDRESS_FIELDS.join(', ')}`,
   })
   .meta({ id: 'Recipient' });
 export type Recipient = z.infer<typeof recipientSchema>;
@@ -60,7 +60,7 @@ export const envelopeSchema = z
       }),
     channels: z.array(channelSchema).min(1).optional().describe("a subset of the template's channels"),
     locale: z.string().min(2).max(35).optional(),
-    atAll: z.boolean().optional().describe('DingTalk: @ everyone in the group'),
+    atAll: z.boolean().optional().describe('group posts: @ everyone in the group'),
     meta: z
       .record(z.string(), z.unknown())
       .refine((m) => !nestedDeeperThan(m, MAX_DATA_DEPTH), {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { shapeOver } from '../senders/channelSet';
+import { channels, type Channels } from '../senders/registry';
 import { CHANNELS, recipientFieldsSchema } from './envelope';
 
 export const TEMPLATE_CODE_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/i;
@@ -24,45 +26,13 @@ export const variablesSchema = z
   .meta({ id: 'TemplateVariables' });
 export type TemplateVariables = z.infer<typeof variablesSchema>;
 
-const accountName = z.string().min(1).max(100).describe('channel account name; default account when omitted');
-const short = z.string().max(1000);
-const long = z.string().max(100_000);
-
-export const mailPartSchema = z
-  .object({
-    account: accountName.optional(),
-    subject: short.min(1),
-    html: long.min(1),
-    text: long.optional(),
-  })
-  .strict();
-export const dingtalkPartSchema = z
-  .object({
-    account: accountName.optional(),
-    msgtype: z.enum(['text', 'markdown', 'actionCard', 'link']),
-    title: short.optional(),
-    text: z.string().min(1).max(20_000),
-    url: z.string().max(2000).optional(),
-    picUrl: z.string().max(2000).optional(),
-    btnTitle: short.optional(),
-  })
-  .strict();
-export const imPartSchema = z
-  .object({
-    title: short.min(1),
-    body: z.string().min(1).max(20_000),
-    url: z.string().max(2000).optional(),
-    category: z.string().max(100).optional(),
-    data: z.record(z.string(), z.unknown()).optional().describe('top-level string values are rendered too'),
-  })
-  .strict();
-
+/** Each channel's template part, by channel name. */
+const partsShape = shapeOver<Channels, { [C in Channels[number] as C['name']]: z.ZodOptional<C['part']> }>(
+  channels,
+  (c) => c.part.optional(),
+);
 export const templateChannelsSchema = z
-  .object({
-    mail: mailPartSchema.optional(),
-    dingtalk: dingtalkPartSchema.optional(),
-    im: imPartSchema.optional(),
-  })
+  .object(partsShape)
   .strict()
   .refine((c) => CHANNELS.some((ch) => c[ch] !== undefined), {
     message: 'a template needs at least one channel',
@@ -70,13 +40,12 @@ export const templateChannelsSchema = z
   .meta({ id: 'TemplateChannels' });
 export type TemplateChannels = z.infer<typeof templateChannelsSchema>;
 
-export const localeOverrideSchema = z
-  .object({
-    mail: mailPartSchema.partial().strict().optional(),
-    dingtalk: dingtalkPartSchema.partial().strict().optional(),
-    im: imPartSchema.partial().strict().optional(),
-  })
-  .strict();
+/** A locale override of a part may set any of its fields. */
+const overridesShape = shapeOver<
+  Channels,
+  { [C in Channels[number] as C['name']]: z.ZodOptional<z.ZodType<Partial<z.infer<C['part']>>>> }
+>(channels, (c) => c.part.partial().strict().optional());
+export const localeOverrideSchema = z.object(overridesShape).strict();
 export const localeTagSchema = z
   .string()
   .min(2)
@@ -189,38 +158,11 @@ export const previewRequestSchema = z
   .meta({ id: 'PreviewRequest' });
 export type PreviewRequest = z.infer<typeof previewRequestSchema>;
 
-export const renderedPartsSchema = z
-  .object({
-    mail: z
-      .object({
-        account: z.string().optional(),
-        subject: z.string(),
-        html: z.string(),
-        text: z.string().optional(),
-      })
-      .optional(),
-    dingtalk: z
-      .object({
-        account: z.string().optional(),
-        msgtype: z.enum(['text', 'markdown', 'actionCard', 'link']),
-        title: z.string().optional(),
-        text: z.string(),
-        url: z.string().optional(),
-        picUrl: z.string().optional(),
-        btnTitle: z.string().optional(),
-      })
-      .optional(),
-    im: z
-      .object({
-        title: z.string(),
-        body: z.string(),
-        url: z.string().optional(),
-        category: z.string().optional(),
-        data: z.record(z.string(), z.unknown()).optional(),
-      })
-      .optional(),
-  })
-  .meta({ id: 'RenderedParts' });
+const renderedShape = shapeOver<
+  Channels,
+  { [C in Channels[number] as C['name']]: z.ZodOptional<C['rendered']> }
+>(channels, (c) => c.rendered.optional());
+export const renderedPartsSchema = z.object(renderedShape).meta({ id: 'RenderedParts' });
 export type RenderedParts = z.infer<typeof renderedPartsSchema>;
 
 export const previewResponseSchema = z

@@ -1,8 +1,16 @@
 import type { Database } from '../db/database';
 import { NotFoundError } from '../errors';
-import type { DeadLetterInput } from '../consumer/amqpRunner';
-import type { EnvelopePublisher } from '../consumer/envelopePublisher';
-import { decodeCursor, encodeCursor } from '../http/cursor';
+import type { EnvelopePublisher } from '../broker/envelopePublisher';
+import { decodeTimeCursor, encodeTimeCursor } from '../http/cursor';
+
+/** An envelope that cannot be dispatched, as a runner hands it over. */
+export interface DeadLetterInput {
+  messageId?: string;
+  routingKey?: string;
+  code: string;
+  reason: string;
+  payload: Buffer;
+}
 
 export interface DeadLetterView {
   id: string;
@@ -60,7 +68,7 @@ export function createDeadLetterStore(db: Database, publisher: () => EnvelopePub
       });
     },
     async list(q: { limit: number; cursor?: string; code?: string; messageId?: string }) {
-      const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+      const after = q.cursor ? decodeTimeCursor(q.cursor) : undefined;
       const rows = await prisma.deadLetter.findMany({
         where: {
           ...(q.code ? { code: q.code } : {}),
@@ -76,7 +84,7 @@ export function createDeadLetterStore(db: Database, publisher: () => EnvelopePub
       const last = page[page.length - 1];
       return {
         items: page.map(view),
-        nextCursor: rows.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+        nextCursor: rows.length > q.limit && last ? encodeTimeCursor(last.createdAt, last.id) : null,
       };
     },
     async get(id: string): Promise<DeadLetterView> {

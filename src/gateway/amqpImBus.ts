@@ -1,7 +1,8 @@
 import type { Channel, ConfirmChannel } from 'amqplib';
 import type { FastifyBaseLogger } from 'fastify';
+import { publishConfirmed } from '../broker/confirmPublish';
 import type { BrokerConnection } from '../broker/brokerConnection';
-import { imEventSchema, type ImBus, type ImEvent } from './imBus';
+import { imEventSchema, type ImBus, type ImEvent } from '../inbox/imBus';
 
 /**
  * IM fan-out over a RabbitMQ fanout exchange. Publishing uses a confirm channel; every subscriber binds
@@ -25,17 +26,12 @@ export async function createAmqpImBus(
     pub = ch;
   });
 
-  function publishOne(ch: ConfirmChannel, event: ImEvent): Promise<void> {
-    return new Promise((resolve, reject) => {
-      ch.publish(
-        exchange,
-        '',
-        Buffer.from(JSON.stringify(event)),
-        { contentType: 'application/json', persistent: false },
-        (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()),
-      );
+  // Not persistent: an event missed by a gateway is read from the database on (re)connect.
+  const publishOne = (ch: ConfirmChannel, event: ImEvent): Promise<void> =>
+    publishConfirmed(ch, exchange, '', Buffer.from(JSON.stringify(event)), {
+      contentType: 'application/json',
+      persistent: false,
     });
-  }
 
   async function publishMany(events: ImEvent[]): Promise<void> {
     if (events.length === 0) return;

@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import type { ImEvent } from './imBus';
+import type { ImEvent } from '../inbox/imBus';
 
 export interface Connection {
   socket: WebSocket;

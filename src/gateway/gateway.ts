@@ -5,7 +5,7 @@ import type { InboxStore } from '../inbox/inboxStore';
 import { markReadAndAnnounce } from '../inbox/markReadAndAnnounce';
 import { createConnectionRegistry, type Connection } from './connectionRegistry';
 import { createDeliveredMarker } from './deliveredMarker';
-import type { ImBus, ImEvent } from './imBus';
+import type { ImBus, ImEvent } from '../inbox/imBus';
 import { CLOSE, parseClientFrame, type ClientFrame, type ServerFrame } from './protocol';
 
 export interface GatewayOptions {

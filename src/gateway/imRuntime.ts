@@ -1,73 +1,59 @@
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../appContext';
 import { createUserTokenVerifier } from '../auth/userToken';
 import type { BrokerConnection } from '../broker/brokerConnection';
 import type { TopologyNames } from '../broker/topologyNames';
-import { createInboxStore } from '../inbox/inboxStore';
-import { createImSender, type ImSender } from '../senders/imSender';
+import { createLocalImBus, type ImBus } from '../inbox/imBus';
+import type { InboxStore } from '../inbox/inboxStore';
 import { createAmqpImBus } from './amqpImBus';
 import { demoPageRoute } from './demoPage';
 import { createGateway, type Gateway } from './gateway';
-import { createLocalImBus, type ImBus } from './imBus';
 import { createSocketRoute } from './socketRoute';
 
 export interface ImRuntime {
   bus: ImBus;
-  sender: ImSender;
+  inbox: InboxStore;
   /** Present when this process runs the `gateway` role. */
   gateway?: Gateway;
+  /** The socket route and demo page where the gateway runs; none elsewhere. */
+  routes: readonly FastifyPluginAsync<{ ctx: AppContext }>[];
   /** Starts the gateway (bus subscription, heartbeat); call before listening. */
   start(): Promise<void>;
   close(): Promise<void>;
 }
 
-/**
- * Wires in-site IM on a context: the bus (AMQP with a broker, in-process without), the IM sender and,
- * with the `gateway` role, the socket route and demo page (added to `ctx.extraRoutes`, so call this
- * before buildApp). Replaces `ctx.services.imBus` so HTTP reads announce over the same bus.
- */
-export async function createImRuntime(deps: {
-  ctx: AppContext;
+export interface ImRuntimeOptions {
+  inbox: InboxStore;
+  /** Whether this process runs the `gateway` role. */
+  gateway: boolean;
+  gatewayOptions: { heartbeatMs: number; maxBufferedBytes: number };
+  jwtSecret: string;
   broker?: BrokerConnection;
   names: TopologyNames;
   log: FastifyBaseLogger;
-}): Promise<ImRuntime> {
-  const { ctx, broker, names, log } = deps;
-  const inbox = ctx.services.inbox ?? createInboxStore(ctx.db.sql);
+}
+
+/**
+ * In-site IM's moving parts: the bus (AMQP with a broker, in-process without) and, with the `gateway`
+ * role, the gateway with its socket route and demo page.
+ */
+export async function createImRuntime(opts: ImRuntimeOptions): Promise<ImRuntime> {
+  const { inbox, broker, names, log } = opts;
   const bus = broker ? await createAmqpImBus(broker, names.im, log) : createLocalImBus();
-  ctx.services.inbox = inbox;
-  ctx.services.imBus = bus;
-  const sender = createImSender({ inbox, bus, log });
-
-  let gateway: Gateway | undefined;
-  if (ctx.config.HERALD_ROLES.includes('gateway')) {
-    gateway = createGateway({
-      options: {
-        heartbeatMs: ctx.config.HERALD_WS_HEARTBEAT_MS,
-        maxBufferedBytes: ctx.config.HERALD_WS_MAX_BUFFERED_BYTES,
-      },
-      inbox,
-      bus,
-      log,
-    });
-    const verifyToken = createUserTokenVerifier(ctx.secrets.jwtSecret);
-    ctx.extraRoutes = [
-      ...(ctx.extraRoutes ?? []),
-      createSocketRoute({ gateway, verifyToken }),
-      demoPageRoute,
-    ];
-  }
-
+  const gateway = opts.gateway ? createGateway({ options: opts.gatewayOptions, inbox, bus, log }) : undefined;
+  const routes: FastifyPluginAsync<{ ctx: AppContext }>[] = gateway
+    ? [createSocketRoute({ gateway, verifyToken: createUserTokenVerifier(opts.jwtSecret) }), demoPageRoute]
+    : [];
   return {
     bus,
-    sender,
+    inbox,
     gateway,
+    routes,
     async start() {
       await gateway?.start();
     },
     async close() {
       await gateway?.close();
-      await sender.close?.();
     },
   };
 }

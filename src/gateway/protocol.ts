@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeIssues } from '../contract/zodIssues';
 import { inboxItemSchema } from '../inbox/inboxItem';
 
 /** Frames a client may send. */
@@ -64,9 +65,7 @@ export function parseClientFrame(data: Buffer | ArrayBuffer | Buffer[], isBinary
   }
   const parsed = clientFrameSchema.safeParse(json);
   if (!parsed.success) {
-    const message = parsed.error.issues
-      .map((i) => `${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`)
-      .join('; ');
+    const message = describeIssues(parsed.error);
     return { ok: false, code: 'invalid_frame', message };
   }
   return { ok: true, frame: parsed.data };

@@ -1,17 +1,31 @@
+import { z } from 'zod';
 import { HeraldError } from '../errors';
 
-/** Opaque keyset cursors: (createdAt, id) of the last row of a page, base64url-encoded. */
-export function encodeCursor(at: Date, id: string): string {
-  return Buffer.from(JSON.stringify([at.toISOString(), id])).toString('base64url');
+/**
+ * The one keyset-cursor codec: a list page's position is the sort key of its last row, as a JSON array
+ * in base64url. Opaque to clients; decoded with the key's schema, so a forged cursor is a 400.
+ */
+export function encodeCursor(key: ReadonlyArray<string | number>): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): { at: Date; id: string } {
+export function decodeCursor<T extends z.ZodTuple>(cursor: string, key: T): z.infer<T> {
+  let json: unknown;
   try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(at);
-    if (typeof id === 'string' && !Number.isNaN(date.getTime())) return { at: date, id };
+    json = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    // fall through
+    json = undefined;
   }
+  const parsed = key.safeParse(json);
+  if (parsed.success) return parsed.data;
   throw new HeraldError('invalid_cursor', 'the cursor is not one this API returned', 400);
+}
+
+const createdAtAndId = z.tuple([z.iso.datetime(), z.string().min(1).max(200)]);
+
+/** Lists ordered by (createdAt desc, id desc). */
+export const encodeTimeCursor = (at: Date, id: string): string => encodeCursor([at.toISOString(), id]);
+export function decodeTimeCursor(cursor: string): { at: Date; id: string } {
+  const [at, id] = decodeCursor(cursor, createdAtAndId);
+  return { at: new Date(at), id };
 }

@@ -25,6 +25,8 @@ export interface InboxItem extends InboxItemView {
 export interface NewInboxItem {
   userId: string;
   deliveryId: string;
+  /** The delivery's send attempt this item is (recorded with the item, in its transaction). */
+  attempt: number;
   messageId: string;
   title: string;
   body: string;

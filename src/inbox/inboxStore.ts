@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlClient, TransactionalSqlClient } from '../db/sqlClient';
+import {
+  markDelivered as markDeliveriesDelivered,
+  markRead as markDeliveriesRead,
+  recordSendsInTransaction,
+} from '../delivery/deliveryState';
 import type { InboxItem, NewInboxItem, ReadSelection } from './inboxItem';
 
 export interface InsertedItem {
@@ -44,7 +49,7 @@ export interface InboxStore {
   /** Last seq, unread count and items read in one consistent snapshot (for a socket's `hello`). */
   snapshot(userId: string, opts: { afterSeq?: number; limit: number }): Promise<InboxSnapshot>;
   markRead(userId: string, selection: ReadSelection): Promise<{ updated: number; unread: number }>;
-  /** Deliveries whose item reached a live socket: `sending`/`sent` → `delivered`. */
+  /** Deliveries whose item reached a live socket: `sent` → `delivered`. */
   markDelivered(deliveryIds: string[]): Promise<number>;
 }
 
@@ -176,6 +181,17 @@ export function createInboxStore(sql: TransactionalSqlClient): InboxStore {
           );
           for (const r of again.rows) byDelivery.set(r.deliveryId as string, toItem(r));
         }
+        // The item is the send: its attempt row and `sent` commit with it (see recordSendsInTransaction).
+        const attemptOf = new Map(input.map((i) => [i.deliveryId, i.attempt]));
+        await recordSendsInTransaction(
+          tx,
+          inserted.rows.flatMap((r) => {
+            const attempt = r.deliveryId === null ? undefined : attemptOf.get(r.deliveryId);
+            return r.deliveryId !== null && attempt !== undefined
+              ? [{ deliveryId: r.deliveryId, attempt, providerId: r.id }]
+              : [];
+          }),
+        );
         const unread = await unreadOf(tx, [...new Set(input.map((i) => i.userId))]);
         const firstUse = new Set<string>();
         const items = input.map((i) => {
@@ -240,28 +256,13 @@ export function createInboxStore(sql: TransactionalSqlClient): InboxStore {
           [userId, value],
         );
         const deliveryIds = rows.map((r) => r.deliveryId).filter((d): d is string => d !== null);
-        if (deliveryIds.length > 0) {
-          await tx.query(
-            `UPDATE "Delivery" SET status = 'read', "updatedAt" = now()
-              WHERE id = ANY($1::uuid[]) AND status IN ('sending', 'sent', 'delivered')`,
-            [deliveryIds],
-          );
-        }
+        await markDeliveriesRead(tx, deliveryIds);
         const unread = (await unreadOf(tx, [userId]))[userId] ?? 0;
         return { updated: rows.length, unread };
       });
     },
 
-    async markDelivered(deliveryIds) {
-      if (deliveryIds.length === 0) return 0;
-      // `sending` too: the gateway may push before the pipeline has recorded `sent`.
-      const { rows } = await sql.query<{ id: string }>(
-        `UPDATE "Delivery" SET status = 'delivered', "updatedAt" = now()
-          WHERE id = ANY($1::uuid[]) AND status IN ('sending', 'sent')
-        RETURNING id`,
-        [deliveryIds],
-      );
-      return rows.length;
-    },
+    // The item was stored with its delivery `sent` (insertItems), so a pushed item's delivery is sent.
+    markDelivered: (deliveryIds) => markDeliveriesDelivered(sql, deliveryIds),
   };
 }

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { ImBus } from '../gateway/imBus';
+import type { ImBus } from './imBus';
 import type { ReadSelection } from './inboxItem';
 import type { InboxStore } from './inboxStore';
 

@@ -1,6 +1,8 @@
 import amqplib, { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
 import { envelopeSchema, routingKeyFor, type Envelope, type EnvelopeInput } from '../contract/envelope';
+import { ConfirmTimeoutError, publishConfirmed } from '../broker/confirmPublish';
 import { topologyNames } from '../broker/topologyNames';
+import { describeIssues } from '../contract/zodIssues';
 
 export interface HeraldPublisherOptions {
   /** amqp://user:pass@host:5672/vhost */
@@ -56,9 +58,7 @@ export async function createHeraldPublisher(opts: HeraldPublisherOptions): Promi
     async publish(input) {
       const parsed = envelopeSchema.safeParse(input);
       if (!parsed.success) {
-        const detail = parsed.error.issues
-          .map((i) => `${i.path.join('.') || 'envelope'}: ${i.message}`)
-          .join('; ');
+        const detail = describeIssues(parsed.error, { root: 'envelope' });
         throw new PublishError(`envelope is not valid: ${detail}`, 'invalid_envelope');
       }
       const envelope: Envelope = parsed.data;
@@ -68,31 +68,21 @@ export async function createHeraldPublisher(opts: HeraldPublisherOptions): Promi
           'RabbitMQ is not reachable right now; the envelope was not published',
           'broker_unavailable',
         );
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () =>
-            reject(
-              new PublishError(
-                'RabbitMQ did not confirm the envelope in time; publish it again',
-                'not_confirmed',
-              ),
-            ),
-          opts.confirmTimeoutMs ?? 10_000,
-        );
-        ch.publish(
-          names.exchange,
-          routingKeyFor(envelope.template),
-          Buffer.from(JSON.stringify(envelope)),
-          { persistent: true, contentType: 'application/json', messageId: envelope.id },
-          (err) => {
-            clearTimeout(timer);
-            if (err)
-              reject(
-                new PublishError('RabbitMQ did not confirm the envelope; publish it again', 'not_confirmed'),
-              );
-            else resolve();
-          },
-        );
+      const timeoutMs = opts.confirmTimeoutMs ?? 10_000;
+      await publishConfirmed(
+        ch,
+        names.exchange,
+        routingKeyFor(envelope.template),
+        Buffer.from(JSON.stringify(envelope)),
+        { contentType: 'application/json', messageId: envelope.id },
+        timeoutMs,
+      ).catch((err: unknown) => {
+        throw err instanceof ConfirmTimeoutError
+          ? new PublishError(
+              'RabbitMQ did not confirm the envelope in time; publish it again',
+              'not_confirmed',
+            )
+          : new PublishError('RabbitMQ did not confirm the envelope; publish it again', 'not_confirmed');
       });
       return { id: envelope.id };
     },

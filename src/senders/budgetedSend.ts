@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { SendBudget } from './sendBudget';
-import type { SendOutcome } from './types';
+import type { SendOutcome } from './sender';
 
 export interface BudgetedSend {
   budget: SendBudget;

@@ -1,5 +1,5 @@
 import axios, { isAxiosError } from 'axios';
-import type { SendOutcome } from './types';
+import type { SendOutcome } from './sender';
 
 /** A vendor's raw answer: the status and the body as text, so a non-JSON answer is seen as such. */
 export interface VendorAnswer {

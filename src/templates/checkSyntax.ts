@@ -24,8 +24,8 @@ export function findSyntaxProblems(
     for (const channel of CHANNELS) {
       const part = parts[channel];
       if (!part) continue;
-      for (const { field, source } of textFields(channel, part as Record<string, unknown>)) {
-        const engine = channel === 'mail' && field === 'html' ? engines.html : engines.text;
+      for (const { field, source, html } of textFields(channel, part as Record<string, unknown>)) {
+        const engine = html ? engines.html : engines.text;
         try {
           engine.parse(source);
         } catch (err) {

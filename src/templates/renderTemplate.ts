@@ -1,4 +1,4 @@
-import { CHANNELS, type ChannelName, type Recipient } from '../contract/envelope';
+import { CHANNELS, recipientFieldsSchema, type ChannelName, type Recipient } from '../contract/envelope';
 import type { RenderedParts, TemplateVariables } from '../contract/template';
 import { ValidationError } from '../errors';
 import {
@@ -12,7 +12,7 @@ import {
 import { parseVariableName } from './checkVariables';
 import { RenderStarvedError, startRenderClock, wasStarved } from './renderBudget';
 import type { StoredTemplateVersion } from './storedTemplateVersion';
-import { mergeLocale, resolveLocale, textFields } from './templateParts';
+import { mergeLocale, recordFields, resolveLocale, textFields } from './templateParts';
 
 export type { RenderedParts };
 
@@ -60,7 +60,7 @@ export interface TemplateRenderer {
   render(version: StoredTemplateVersion, input: RenderInput): Promise<RenderedParts>;
 }
 
-const RECIPIENT_FIELDS = ['name', 'email', 'userId', 'mobile', 'dingtalkUserId', 'locale'] as const;
+const RECIPIENT_FIELDS = Object.keys(recipientFieldsSchema.shape) as Array<keyof Recipient>;
 const RECIPIENT_SCOPE: ReadonlySet<string> = new Set([...RECIPIENT_FIELDS, 'recipient']);
 
 /** Shared field outputs of one compiled version × locale, per envelope `data` object. */
@@ -92,12 +92,15 @@ export function createTemplateRenderer(
       const part = merged[channel] as Record<string, unknown> | undefined;
       if (!part) continue;
       const texts = textFields(channel, part);
+      const records = recordFields(channel);
       const fixed: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(part))
-        if (k !== 'data' && !texts.some((t) => t.field === k)) fixed[k] = v;
-      if (channel === 'im' && part.data && typeof part.data === 'object') fixed.data = { ...part.data };
-      const fields = texts.map(({ field, source }) => {
-        const html = channel === 'mail' && field === 'html';
+        if (!records.includes(k) && !texts.some((t) => t.field === k)) fixed[k] = v;
+      for (const r of records) {
+        const value = part[r];
+        if (value && typeof value === 'object') fixed[r] = { ...value };
+      }
+      const fields = texts.map(({ field, source, html }) => {
         const engine = html ? engines.html : engines.text;
         const parsed = engine.parse(source);
         const shared = !engine.globalVariablesSync(parsed).some((name) => RECIPIENT_SCOPE.has(name));
@@ -168,8 +171,9 @@ export function createTemplateRenderer(
             text = renderField(channel, f, scope);
             if (f.shared) shared.set(sharedKey, text);
           }
-          if (f.field.startsWith('data.'))
-            (rendered.data as Record<string, unknown>)[f.field.slice(5)] = text;
+          const dot = f.field.indexOf('.');
+          if (dot > 0)
+            (rendered[f.field.slice(0, dot)] as Record<string, unknown>)[f.field.slice(dot + 1)] = text;
           else rendered[f.field] = text;
         }
         out[channel] = rendered;

@@ -1,28 +1,51 @@
 import { CHANNELS, type ChannelName } from '../contract/envelope';
 import type { TemplateChannels, TemplateLocales } from '../contract/template';
+import type { AnyChannel } from '../senders/channel';
+import { channelByName } from '../senders/registry';
 
 type Part = Record<string, unknown>;
 
-/** The template texts of one channel part, by field; `account` and `msgtype` are names, not texts. */
-export function textFields(channel: ChannelName, part: Part): Array<{ field: string; source: string }> {
-  const names =
-    channel === 'mail'
-      ? ['subject', 'html', 'text']
-      : channel === 'dingtalk'
-        ? ['title', 'text', 'url', 'picUrl', 'btnTitle']
-        : ['title', 'body', 'url', 'category'];
-  const out: Array<{ field: string; source: string }> = [];
-  for (const field of names) {
+export interface TextField {
+  /** `subject`, or `data.key` for a string value of a record field. */
+  field: string;
+  source: string;
+  /** Rendered as HTML (escaping output by default), not text. */
+  html: boolean;
+}
+
+function definitionOf(channel: ChannelName): AnyChannel {
+  const def = channelByName.get(channel);
+  if (!def) throw new Error(`channel ${channel} is not registered`);
+  return def;
+}
+
+/**
+ * The template texts of one channel part, by field, in the part schema's field order; fields the
+ * channel does not declare as text, HTML or record fields (`account`, `msgtype`) are names, not texts.
+ */
+export function textFields(channel: ChannelName, part: Part): TextField[] {
+  const def = definitionOf(channel);
+  const html = new Set<string>(def.htmlFields ?? []);
+  const text = new Set<string>([...def.textFields, ...html]);
+  const out: TextField[] = [];
+  for (const field of Object.keys(def.part.shape)) {
     const value = part[field];
-    if (typeof value === 'string') out.push({ field, source: value });
+    if (text.has(field) && typeof value === 'string')
+      out.push({ field, source: value, html: html.has(field) });
   }
-  const data = part.data;
-  if (channel === 'im' && data && typeof data === 'object') {
-    for (const [key, value] of Object.entries(data)) {
-      if (typeof value === 'string') out.push({ field: `data.${key}`, source: value });
+  for (const record of def.recordFields ?? []) {
+    const value = part[record];
+    if (!value || typeof value !== 'object') continue;
+    for (const [key, v] of Object.entries(value)) {
+      if (typeof v === 'string') out.push({ field: `${record}.${key}`, source: v, html: false });
     }
   }
   return out;
+}
+
+/** The record fields of a channel part (their string values are rendered one by one). */
+export function recordFields(channel: ChannelName): readonly string[] {
+  return definitionOf(channel).recordFields ?? [];
 }
 
 /**

@@ -1,19 +1,20 @@
 import { CHANNELS } from '../contract/envelope';
-import type {
-  CreateTemplateInput,
-  TemplateChannels,
-  TemplateList,
-  TemplateListQuery,
-  TemplateLocales,
-  TemplateVariables,
-  TemplateVersionView,
-  TemplateView,
-  UpdateTemplateInput,
+import {
+  templateChannelsSchema,
+  templateLocalesSchema,
+  variablesSchema,
+  type CreateTemplateInput,
+  type TemplateChannels,
+  type TemplateList,
+  type TemplateListQuery,
+  type TemplateVersionView,
+  type TemplateView,
+  type UpdateTemplateInput,
 } from '../contract/template';
 import type { Database } from '../db/database';
 import { Prisma, type Template, type TemplateVersion } from '../generated/prisma/client';
 import { ConflictError, NotFoundError } from '../errors';
-import { decodeCursor, encodeCursor } from './listCursor';
+import { decodeTimeCursor, encodeTimeCursor } from '../http/cursor';
 import type { StoredTemplateVersion } from './storedTemplateVersion';
 
 /** Prisma-backed template rows; knows nothing of rendering or caching. */
@@ -39,9 +40,10 @@ const json = (v: unknown): Prisma.InputJsonValue => v as Prisma.InputJsonValue;
 
 function content(v: TemplateVersion) {
   return {
-    variables: v.variables as unknown as TemplateVariables,
-    channels: v.channels as unknown as TemplateChannels,
-    locales: v.locales as unknown as TemplateLocales,
+    // Stored as JSON; parsed with the same schemas the version was validated with on write.
+    variables: variablesSchema.parse(v.variables),
+    channels: templateChannelsSchema.parse(v.channels),
+    locales: templateLocalesSchema.parse(v.locales),
   };
 }
 
@@ -111,17 +113,14 @@ export function createTemplateStore(db: Database): TemplateStore {
     },
 
     async list(query) {
-      const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
+      const cursor = query.cursor ? decodeTimeCursor(query.cursor) : undefined;
       const rows = await prisma.template.findMany({
         where: {
           ...(query.status ? { status: query.status } : {}),
           ...(query.channel ? { channels: { has: query.channel } } : {}),
           ...(cursor
             ? {
-                OR: [
-                  { createdAt: { lt: new Date(cursor.c) } },
-                  { createdAt: new Date(cursor.c), id: { lt: cursor.i } },
-                ],
+                OR: [{ createdAt: { lt: cursor.at } }, { createdAt: cursor.at, id: { lt: cursor.id } }],
               }
             : {}),
         },
@@ -144,7 +143,7 @@ export function createTemplateStore(db: Database): TemplateStore {
           createdAt: t.createdAt.toISOString(),
           updatedAt: t.updatedAt.toISOString(),
         })),
-        nextCursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+        nextCursor: rows.length > query.limit && last ? encodeTimeCursor(last.createdAt, last.id) : null,
       };
     },
 

@@ -1,5 +1,5 @@
 import { dispatch } from '../../src/consumer/dispatch';
-import type { SendOutcome } from '../../src/senders/types';
+import type { SendOutcome } from '../../src/senders/sender';
 import { createTestPglite, type TestDatabase } from '../support/testDatabase';
 import { dispatchDeps, fixedTemplates, scriptedSender } from './support/dispatchStubs';
 
@@ -36,7 +36,7 @@ describe('dispatch (no broker)', () => {
     const mail = scriptedSender('mail', () => ({ kind: 'sent', providerId: 'smtp-1' }));
     const im = scriptedSender('im');
     const env = envelope();
-    const result = await dispatch(env, dispatchDeps(tdb.db, [mail, im]));
+    const result = await dispatch(env, dispatchDeps(tdb.db, { mail, im }));
 
     expect(result).toEqual({ kind: 'done', messageId: env.id, status: 'completed', retryInMs: undefined });
     expect(mail.jobs).toHaveLength(1);
@@ -66,7 +66,7 @@ describe('dispatch (no broker)', () => {
     const mail = scriptedSender('mail');
     const im = scriptedSender('im');
     const env = envelope();
-    const deps = dispatchDeps(tdb.db, [mail, im]);
+    const deps = dispatchDeps(tdb.db, { mail, im });
     await dispatch(env, deps);
     const again = await dispatch({ ...env, data: { orderNo: 'changed' } }, deps);
     expect(again).toMatchObject({ kind: 'done', status: 'completed' });
@@ -83,9 +83,9 @@ describe('dispatch (no broker)', () => {
       call === 1 ? { kind: 'retryable', code: 'smtp_451', message: 'try later' } : { kind: 'sent' },
     );
     const env = envelope({ channels: ['mail'], to: [{ email: 'a@example.com' }] });
-    // The claim takes a delivery up to 200 ms before it is due, so the backoff must leave the redelivery
-    // below well clear of that even on a loaded machine (300 ms left only 100 ms and failed under load).
-    const deps = dispatchDeps(tdb.db, [mail], { retryDelays: [1500, 400] });
+    // Well above the claim's 200 ms early-start slack, so a loaded machine cannot make the immediate
+    // redelivery below find the delivery already due.
+    const deps = dispatchDeps(tdb.db, { mail }, { retryDelays: [1500, 2000] });
     const first = await dispatch(env, deps);
     expect(first).toMatchObject({ status: 'dispatched' });
     const wait = (first as { retryInMs: number }).retryInMs;
@@ -114,7 +114,7 @@ describe('dispatch (no broker)', () => {
       message: 'connection refused',
     }));
     const env = envelope({ channels: ['mail'], to: [{ email: 'a@example.com' }] });
-    const deps = dispatchDeps(tdb.db, [mail]);
+    const deps = dispatchDeps(tdb.db, { mail });
     let result = await dispatch(env, deps);
     for (let i = 0; i < 5 && result.kind === 'done' && result.retryInMs !== undefined; i++) {
       await sleep(result.retryInMs + 20);
@@ -135,7 +135,7 @@ describe('dispatch (no broker)', () => {
       message: '550 no such user',
     }));
     const env = envelope({ channels: ['mail'], to: [{ email: 'nobody@example.com' }] });
-    const result = await dispatch(env, dispatchDeps(tdb.db, [mail]));
+    const result = await dispatch(env, dispatchDeps(tdb.db, { mail }));
     expect(result).toMatchObject({ status: 'partially_failed' });
     const [d] = await deliveriesOf(env.id);
     expect(d).toMatchObject({ status: 'failed', attempts: 1, reason: '550 no such user' });
@@ -148,9 +148,13 @@ describe('dispatch (no broker)', () => {
     const robot = scriptedSender('dingtalk', (_j, call) =>
       call === 1 ? { kind: 'deferred', retryAfterMs: 30, reason: 'robot budget spent' } : { kind: 'sent' },
     );
-    const deps = dispatchDeps(tdb.db, [robot], {
-      templates: fixedTemplates([{ code: 'alert', channels: ['dingtalk'] }]),
-    });
+    const deps = dispatchDeps(
+      tdb.db,
+      { dingtalk: robot },
+      {
+        templates: fixedTemplates([{ code: 'alert', channels: ['dingtalk'] }]),
+      },
+    );
     const env = envelope({
       template: 'alert',
       to: [{ mobile: '13800000000' }, { dingtalkUserId: 'manager1' }],
@@ -199,7 +203,7 @@ describe('dispatch (no broker)', () => {
     ],
   ])('rejects %s and records why', async (_label, input, code, reason) => {
     const mail = scriptedSender('mail');
-    const result = await dispatch(input, dispatchDeps(tdb.db, [mail]));
+    const result = await dispatch(input, dispatchDeps(tdb.db, { mail }));
     expect(result).toMatchObject({ kind: 'rejected', code, messageId: input.id });
     expect((result as { reason: string }).reason).toMatch(reason);
     const m = await messageOf(input.id);

@@ -50,7 +50,7 @@ describeWith(['postgres', 'rabbitmq'], 'IM gateway: health of connections', () =
     const body = 'x'.repeat(256 * 1024);
     const total = 96;
     for (let b = 0; b < total / 8; b++) {
-      await s.im.sender.sendMany(
+      await s.imSender.sendMany(
         Array.from({ length: 8 }, (_, i) => imJob(user, `big-${b * 8 + i}`, { body })),
       );
     }
@@ -72,7 +72,7 @@ describeWith(['postgres', 'rabbitmq'], 'IM gateway: health of connections', () =
     await eventually(() => s.im.gateway?.connectionCount(deadUser) === 0, 3000);
     await new Promise((r) => setTimeout(r, 400));
     expect(s.im.gateway?.connectionCount(liveUser)).toBe(1);
-    await s.im.sender.send(imJob(liveUser, 'still here'));
+    await s.imSender.send(imJob(liveUser, 'still here'));
     await live.waitFor('message', (m) => m.item.title === 'still here');
   });
 

@@ -25,7 +25,7 @@ describe('IM gateway, embedded (no AMQP_URL)', () => {
     const tab1 = await connect(s.wsBase, { token: signUserToken(JWT_SECRET, 'embedded-user') });
     const tab2 = await connect(s.wsBase, { token: signUserToken(JWT_SECRET, 'embedded-user') });
     clients.push(tab1, tab2);
-    await s.im.sender.send(imJob('embedded-user', 'hello there'));
+    await s.imSender.send(imJob('embedded-user', 'hello there'));
     const m = await tab2.waitFor('message');
     expect(m).toMatchObject({ item: { seq: 1, title: 'hello there' }, unread: 1 });
     tab1.send({ type: 'read', ids: [m.item.id] });

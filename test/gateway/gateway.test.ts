@@ -41,7 +41,7 @@ describeWith(['postgres', 'rabbitmq'], 'IM gateway: two instances on one broker 
     const a2 = await open(s1, alice);
     const a3 = await open(s2, alice);
     const b1 = await open(s2, bob);
-    const [outcome] = await s1.im.sender.sendMany([
+    const [outcome] = await s1.imSender.sendMany([
       imJob(alice, 'Order 981 shipped', { url: '/orders/981', category: 'orders', data: { orderNo: '981' } }),
     ]);
     expect(outcome).toMatchObject({ kind: 'sent', providerId: expect.any(String) });
@@ -63,7 +63,7 @@ describeWith(['postgres', 'rabbitmq'], 'IM gateway: two instances on one broker 
         },
       });
     }
-    await s2.im.sender.send(imJob(bob, 'for bob'));
+    await s2.imSender.send(imJob(bob, 'for bob'));
     await b1.waitFor('message', (m) => m.item.title === 'for bob');
     await sleep(200);
     expect(b1.messages().map((m) => m.item.title)).toEqual(['for bob']);
@@ -73,8 +73,8 @@ describeWith(['postgres', 'rabbitmq'], 'IM gateway: two instances on one broker 
 
   it('gives a user who was offline the unread items in hello', async () => {
     const carol = newUser();
-    await s1.im.sender.sendMany([imJob(carol, 'one'), imJob(carol, 'two'), imJob(carol, 'three')]);
-    const first = await s1.im.sender.send(imJob(carol, 'four'));
+    await s1.imSender.sendMany([imJob(carol, 'one'), imJob(carol, 'two'), imJob(carol, 'three')]);
+    const first = await s1.imSender.send(imJob(carol, 'four'));
     const c = await open(s2, carol);
     const hello = await c.waitFor('hello');
     expect(hello).toMatchObject({ type: 'hello', userId: carol, unread: 4, lastSeq: 4, more: false });
@@ -90,13 +90,13 @@ describeWith(['postgres', 'rabbitmq'], 'IM gateway: two instances on one broker 
   it('replays exactly the missed items, read or not, when a client resumes with since', async () => {
     const dave = newUser();
     const c1 = await open(s1, dave);
-    await s1.im.sender.sendMany([imJob(dave, 'a'), imJob(dave, 'b')]);
+    await s1.imSender.sendMany([imJob(dave, 'a'), imJob(dave, 'b')]);
     await c1.waitFor('message', (m) => m.item.title === 'b');
     const lastSeen = Math.max(...c1.messages().map((m) => m.item.seq));
     c1.close();
     await eventually(() => s1.im.gateway?.connectionCount(dave) === 0);
 
-    await s2.im.sender.sendMany([imJob(dave, 'c'), imJob(dave, 'd'), imJob(dave, 'e')]);
+    await s2.imSender.sendMany([imJob(dave, 'c'), imJob(dave, 'd'), imJob(dave, 'e')]);
     await s1.ctx.services.inbox.markRead(dave, { upToSeq: 3 });
     const c2 = await open(s2, dave, lastSeen);
     const hello = await c2.waitFor('hello');
@@ -107,7 +107,7 @@ describeWith(['postgres', 'rabbitmq'], 'IM gateway: two instances on one broker 
     ]);
     expect(hello).toMatchObject({ lastSeq: 5, unread: 2, more: false });
 
-    await s1.im.sender.send(imJob(dave, 'f'));
+    await s1.imSender.send(imJob(dave, 'f'));
     const live = await c2.waitFor('message');
     expect(live.item).toMatchObject({ seq: 6, title: 'f' });
     expect(c2.messages()).toHaveLength(1);
@@ -118,7 +118,7 @@ describeWith(['postgres', 'rabbitmq'], 'IM gateway: two instances on one broker 
     const tab1 = await open(s1, erin);
     const tab2 = await open(s1, erin);
     const tab3 = await open(s2, erin);
-    const outcomes = await s2.im.sender.sendMany([imJob(erin, 'x'), imJob(erin, 'y'), imJob(erin, 'z')]);
+    const outcomes = await s2.imSender.sendMany([imJob(erin, 'x'), imJob(erin, 'y'), imJob(erin, 'z')]);
     await tab3.waitFor('message', (m) => m.item.title === 'z');
     const firstId = outcomes[0]?.kind === 'sent' ? outcomes[0].providerId : '';
 
@@ -153,7 +153,7 @@ describeWith(['postgres', 'rabbitmq'], 'IM gateway: two instances on one broker 
         .rows[0]?.s;
 
     const c = await open(s1, online);
-    await s2.im.sender.sendMany([
+    await s2.imSender.sendMany([
       imJob(online, 'hi', { deliveryId: d1, messageId }),
       imJob(offline, 'hi', { deliveryId: d2, messageId }),
     ]);

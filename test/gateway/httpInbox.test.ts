@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { signUserToken } from '../../src/auth/userToken';
-import { createImSender } from '../../src/senders/imSender';
+import { createImSender } from '../../src/senders/im/imSender';
 import { describeWith } from '../support/services';
 import { ADMIN_TOKEN, createTestApp, type TestApp } from '../support/testApp';
 import { createTestPostgres, type TestDatabase } from '../support/testDatabase';

@@ -1,20 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { createLocalImBus, type ImBus, type ImEvent } from '../../src/gateway/imBus';
+import { createLocalImBus, type ImBus, type ImEvent } from '../../src/inbox/imBus';
 import { createInboxStore } from '../../src/inbox/inboxStore';
-import { createImSender } from '../../src/senders/imSender';
+import { createImSender } from '../../src/senders/im/imSender';
 import { imJob } from '../gateway/support/imJobs';
 import { silentLog } from '../gateway/support/imTestServer';
 import { createTestPglite, type TestDatabase } from '../support/testDatabase';
 
-/** A bus whose publishes fail until `healthy` is set, as while the broker connection is down. */
-function flakyBus(): ImBus & { healthy: boolean; seen: ImEvent[] } {
+/** A bus whose first `failures` publishes fail, as while the broker connection recovers. */
+function flakyBus(failures: number): ImBus & { tries: number; seen: ImEvent[] } {
   const inner = createLocalImBus();
   const bus = {
-    healthy: false,
+    tries: 0,
     seen: [] as ImEvent[],
     publish: (e: ImEvent) => bus.publishMany([e]),
     async publishMany(events: ImEvent[]) {
-      if (!bus.healthy) throw new Error('im bus: broker not connected');
+      bus.tries += 1;
+      if (bus.tries <= failures) throw new Error('im bus: broker not connected');
       bus.seen.push(...events);
       await inner.publishMany(events);
     },
@@ -30,22 +31,25 @@ describe('IM push that cannot be published', () => {
   });
   afterAll(() => tdb.drop());
 
-  it('is a retryable send, and the retry pushes the stored item once', async () => {
-    const bus = flakyBus();
+  it('is tried again while the broker recovers, and pushed once', async () => {
+    const bus = flakyBus(2);
     const inbox = createInboxStore(tdb.db.sql);
-    const sender = createImSender({ inbox, bus, log: silentLog });
+    const sender = createImSender({ inbox, bus, log: silentLog, pushRetryMs: [10, 10, 10] });
     const user = `u-${randomUUID()}`;
-    const job = imJob(user, 'hello');
-
-    const [first] = await sender.sendMany([job]);
-    expect(first).toMatchObject({ kind: 'retryable', code: 'im_push_failed' });
-    // Stored already: the user's inbox has it even before the push goes out.
-    expect(await inbox.unreadCount(user)).toBe(1);
-
-    bus.healthy = true;
-    const [second] = await sender.sendMany([{ ...job, attempt: 2 }]);
-    expect(second).toMatchObject({ kind: 'sent' });
+    const [outcome] = await sender.sendMany([imJob(user, 'hello')]);
+    expect(outcome).toMatchObject({ kind: 'sent' });
+    expect(bus.tries).toBe(3);
     expect(bus.seen.map((e) => (e.type === 'item' ? e.item.title : e.type))).toEqual(['hello']);
+  });
+
+  it('stays sent when the broker does not come back in time: the item is stored for the next hello', async () => {
+    const bus = flakyBus(100);
+    const inbox = createInboxStore(tdb.db.sql);
+    const sender = createImSender({ inbox, bus, log: silentLog, pushRetryMs: [5, 5] });
+    const user = `u-${randomUUID()}`;
+    const [outcome] = await sender.sendMany([imJob(user, 'later')]);
+    expect(outcome).toMatchObject({ kind: 'sent' });
+    expect(bus.tries).toBe(3);
     expect(await inbox.unreadCount(user)).toBe(1);
   });
 });

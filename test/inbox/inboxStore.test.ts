@@ -7,6 +7,7 @@ import { createTestPglite, createTestPostgres, type TestDatabase } from '../supp
 const item = (userId: string, title = 't'): NewInboxItem => ({
   userId,
   deliveryId: randomUUID(),
+  attempt: 1,
   messageId: `m-${randomUUID()}`,
   title,
   body: `body of ${title}`,

@@ -1,3 +1,5 @@
+import { robotAccount } from '../../src/senders/dingtalk/robotAccount';
+import { smtpAccount } from '../../src/senders/mail/smtpAccount';
 import { describeWith } from '../support/services';
 import { auth, createTestApp, type TestApp } from '../support/testApp';
 import { createTestPglite, createTestPostgres, type TestDatabase } from '../support/testDatabase';
@@ -76,7 +78,7 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
       config: { webhook: 'https://oapi.dingtalk.com/robot/send' },
       secretsSet: ['access_token', 'secret'],
     });
-    expect(await accounts().getRobotAccount('crud-robot')).toEqual({
+    expect(await accounts().find(robotAccount, 'crud-robot')).toEqual({
       name: 'crud-robot',
       webhook: 'https://oapi.dingtalk.com/robot/send?access_token=tok-crud-robot-77aa',
       secret: 'SECsigncrudrobot99',
@@ -105,7 +107,7 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
       config: { host: 'mail2.example.com', port: 587 },
       secretsSet: ['password'],
     });
-    expect(await accounts().getSmtpAccount('keep-pw')).toEqual({
+    expect(await accounts().find(smtpAccount, 'keep-pw')).toEqual({
       name: 'keep-pw',
       host: 'mail2.example.com',
       port: 587,
@@ -119,7 +121,7 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
       type: 'smtp',
       config: smtp('keep-pw', { password: 'new-pw-1' }).config,
     });
-    expect((await accounts().getSmtpAccount('keep-pw'))?.password).toBe('new-pw-1');
+    expect((await accounts().find(smtpAccount, 'keep-pw'))?.password).toBe('new-pw-1');
   });
 
   it('keeps the robot token and secret when a PUT gives the webhook without them', async () => {
@@ -129,7 +131,7 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
       config: { webhook: 'https://oapi.dingtalk.com/robot/send?x=1' },
     });
     expect(res.statusCode).toBe(200);
-    expect(await accounts().getRobotAccount('keep-tok')).toEqual({
+    expect(await accounts().find(robotAccount, 'keep-tok')).toEqual({
       name: 'keep-tok',
       webhook: 'https://oapi.dingtalk.com/robot/send?x=1&access_token=tok-keep-tok-77aa',
       secret: 'SECsignkeeptok99',
@@ -151,7 +153,7 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
     expect(again.statusCode).toBe(404);
     expect(again.json().code).toBe('not_found');
     expect((await call('DELETE', '/v1/channel-accounts/gone')).statusCode).toBe(404);
-    await expect(accounts().getRobotAccount('gone')).rejects.toMatchObject({ code: 'unknown_account' });
+    await expect(accounts().find(robotAccount, 'gone')).rejects.toMatchObject({ code: 'unknown_account' });
   });
 
   it.each([
@@ -192,24 +194,24 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
     });
 
     it('is the only SMTP account when none is marked, and none when there are several', async () => {
-      expect(await accounts().getSmtpAccount()).toBeUndefined();
+      expect(await accounts().find(smtpAccount)).toBeUndefined();
       await call('POST', '/v1/channel-accounts', smtp('only-one'));
-      expect((await accounts().getSmtpAccount())?.name).toBe('only-one');
+      expect((await accounts().find(smtpAccount))?.name).toBe('only-one');
       await call('POST', '/v1/channel-accounts', smtp('second'));
-      expect(await accounts().getSmtpAccount()).toBeUndefined();
+      expect(await accounts().find(smtpAccount)).toBeUndefined();
     });
 
     it('moves when another account is made default, leaving exactly one', async () => {
       await call('POST', '/v1/channel-accounts', smtp('def-a', {}, { isDefault: true }));
-      expect((await accounts().getSmtpAccount())?.name).toBe('def-a');
+      expect((await accounts().find(smtpAccount))?.name).toBe('def-a');
       const b = await call('POST', '/v1/channel-accounts', smtp('def-b', {}, { isDefault: true }));
       expect(b.json().isDefault).toBe(true);
-      expect((await accounts().getSmtpAccount())?.name).toBe('def-b');
+      expect((await accounts().find(smtpAccount))?.name).toBe('def-b');
       expect((await call('GET', '/v1/channel-accounts/def-a')).json().isDefault).toBe(false);
 
       const { name: _n, ...body } = smtp('def-a', {}, { isDefault: true });
       await call('PUT', '/v1/channel-accounts/def-a', body);
-      expect((await accounts().getSmtpAccount())?.name).toBe('def-a');
+      expect((await accounts().find(smtpAccount))?.name).toBe('def-a');
       const defaults = await tdb.db.prisma.channelAccount.count({ where: { isDefault: true } });
       expect(defaults).toBe(1);
     });
@@ -226,9 +228,11 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
 
   it('throws unknown_account for a name that is not an account of that kind', async () => {
     await call('POST', '/v1/channel-accounts', robot('kind-robot'));
-    await expect(accounts().getSmtpAccount('nope')).rejects.toMatchObject({ code: 'unknown_account' });
-    await expect(accounts().getSmtpAccount('kind-robot')).rejects.toMatchObject({ code: 'unknown_account' });
-    await expect(accounts().getRobotAccount('nope')).rejects.toMatchObject({ code: 'unknown_account' });
+    await expect(accounts().find(smtpAccount, 'nope')).rejects.toMatchObject({ code: 'unknown_account' });
+    await expect(accounts().find(smtpAccount, 'kind-robot')).rejects.toMatchObject({
+      code: 'unknown_account',
+    });
+    await expect(accounts().find(robotAccount, 'nope')).rejects.toMatchObject({ code: 'unknown_account' });
   });
 
   it('serves changes through its cache and tells listeners after each write', async () => {
@@ -236,19 +240,19 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
     const off = accounts().onChange((name, origin) => seen.push([name, origin]));
     try {
       await call('POST', '/v1/channel-accounts', smtp('cached'));
-      expect((await accounts().getSmtpAccount('cached'))?.host).toBe('smtp.example.com');
+      expect((await accounts().find(smtpAccount, 'cached'))?.host).toBe('smtp.example.com');
       const { name: _n, ...body } = smtp('cached', { host: 'changed.example.com' });
       await call('PUT', '/v1/channel-accounts/cached', body);
-      expect((await accounts().getSmtpAccount('cached'))?.host).toBe('changed.example.com');
+      expect((await accounts().find(smtpAccount, 'cached'))?.host).toBe('changed.example.com');
 
       // A change made behind this instance's back is seen after invalidate().
       await tdb.db.prisma.channelAccount.update({
         where: { name: 'cached' },
         data: { config: { host: 'elsewhere.example.com', port: 25, secure: false, from: 'a@example.com' } },
       });
-      expect((await accounts().getSmtpAccount('cached'))?.host).toBe('changed.example.com');
+      expect((await accounts().find(smtpAccount, 'cached'))?.host).toBe('changed.example.com');
       accounts().invalidate('cached');
-      expect((await accounts().getSmtpAccount('cached'))?.host).toBe('elsewhere.example.com');
+      expect((await accounts().find(smtpAccount, 'cached'))?.host).toBe('elsewhere.example.com');
 
       await call('DELETE', '/v1/channel-accounts/cached');
       await call('POST', '/v1/channel-accounts', smtp('cached', {}, { isDefault: 'yes' })); // refused: no event
@@ -311,7 +315,7 @@ describe('channel accounts on the embedded PGlite', () => {
       t.app.inject({ method: 'POST', url: '/v1/channel-accounts', headers: auth, payload: body });
     expect((await post(smtp('e-a', {}, { isDefault: true }))).statusCode).toBe(201);
     expect((await post(smtp('e-b', {}, { isDefault: true }))).statusCode).toBe(201);
-    expect(await t.ctx.services.accounts.getSmtpAccount()).toMatchObject({
+    expect(await t.ctx.services.accounts.find(smtpAccount)).toMatchObject({
       name: 'e-b',
       password: 'pw-e-b-Zq81',
     });

@@ -102,7 +102,7 @@ describeWith(['postgres'], 'user tokens: refused kinds, and no reach into anothe
 
     beforeEach(async () => {
       alice = `alice-${randomUUID()}`;
-      const outcomes = await s.im.sender.sendMany([imJob(alice, 'a1'), imJob(alice, 'a2')]);
+      const outcomes = await s.imSender.sendMany([imJob(alice, 'a1'), imJob(alice, 'a2')]);
       aliceIds = outcomes.map((o) => (o.kind === 'sent' ? (o.providerId ?? '') : ''));
       expect(aliceIds.every((id) => id.length === 36)).toBe(true);
     });
@@ -140,7 +140,7 @@ describeWith(['postgres'], 'user tokens: refused kinds, and no reach into anothe
       await m.waitFor('unread', (f) => f.unread === 0);
       m.send({ type: 'read', all: true });
       m.send({ type: 'read', upToSeq: 99 });
-      await s.im.sender.send(imJob(alice, 'a3'));
+      await s.imSender.send(imJob(alice, 'a3'));
       await sleep(200);
       expect(m.messages()).toEqual([]);
       await eventually(async () => (await unread(alice)) === 3);

@@ -1,6 +1,6 @@
 import { createDingTalkSender } from '../../src/senders/dingtalk/dingtalkSender';
 import type { RobotBudget } from '../../src/senders/dingtalk/robotBudget';
-import type { DingTalkJob, RobotAccountConfig } from '../../src/senders/types';
+import type { DingTalkJob, RobotAccountConfig } from '../../src/senders/dingtalk/robotJob';
 import { startFakeRobot, type FakeRobot } from './support/fakeRobot';
 
 const SECRET = 'SECb1f2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { createMailSender, type MailSender } from '../../src/senders/mail/mailSender';
-import type { MailJob, SmtpAccountConfig } from '../../src/senders/types';
+import type { MailJob, SmtpAccountConfig } from '../../src/senders/mail/mailJob';
 import { startSmtpSink, type SmtpSink } from './support/smtpSink';
 
 const silentLog = { info: () => undefined, warn: () => undefined };

@@ -1,6 +1,6 @@
 import { createDingTalkSender } from '../../src/senders/dingtalk/dingtalkSender';
 import { createRobotBudget } from '../../src/senders/dingtalk/robotBudget';
-import type { DingTalkJob } from '../../src/senders/types';
+import type { DingTalkJob } from '../../src/senders/dingtalk/robotJob';
 import { describeWith } from '../support/services';
 import { createTestPglite, createTestPostgres, type TestDatabase } from '../support/testDatabase';
 import { startFakeRobot } from './support/fakeRobot';

@@ -1,3 +1,5 @@
+import { buildApp } from '../../src/app';
+import { createAppContext } from '../../src/appContext';
 import { createTestPglite, type TestDatabase } from '../support/testDatabase';
 import { ADMIN_TOKEN, createTestApp, type TestApp } from '../support/testApp';
 
@@ -27,16 +29,29 @@ describe('ops routes', () => {
   });
 
   it('says not ready, with the reason, when a part fails', async () => {
-    t.ctx.readiness.broker = async () => {
-      throw new Error('connection refused');
-    };
+    const failing = await buildApp(
+      createAppContext({
+        ...t.ctx,
+        readiness: {
+          broker: async () => {
+            throw new Error('connection refused');
+          },
+        },
+      }),
+    );
     try {
-      const res = await t.app.inject({ method: 'GET', url: '/ready' });
+      const res = await failing.inject({ method: 'GET', url: '/ready' });
       expect(res.statusCode).toBe(503);
       expect(res.json().checks.broker).toEqual({ ok: false, error: 'connection refused' });
     } finally {
-      delete t.ctx.readiness.broker;
+      await failing.close();
     }
+  });
+
+  it('is frozen once built: no part of the context can be swapped afterwards', () => {
+    expect(Object.isFrozen(t.ctx)).toBe(true);
+    expect(Object.isFrozen(t.ctx.services)).toBe(true);
+    expect(Object.isFrozen(t.ctx.readiness)).toBe(true);
   });
 
   it('serves an OpenAPI document', async () => {
@@ -50,6 +65,42 @@ describe('ops routes', () => {
     expect(res.statusCode).toBe(404);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(res.json().code).toBe('route_not_found');
+  });
+});
+
+describe('HERALD_ROLES decides which routes exist', () => {
+  let consumer: TestApp;
+  beforeAll(async () => {
+    consumer = await createTestApp(tdb.db, { HERALD_ROLES: 'consumer' });
+  });
+  afterAll(async () => {
+    await consumer.close();
+  });
+
+  it('a consumer-only process serves /health, /ready and /metrics', async () => {
+    for (const url of ['/health', '/ready', '/metrics'])
+      expect((await consumer.app.inject({ method: 'GET', url })).statusCode).toBe(200);
+  });
+
+  it.each(['/v1/templates', '/docs', '/docs/json', '/v1/channel-accounts', '/v1/ws', '/demo/inbox'])(
+    'a consumer-only process answers 404 on %s, even with the admin token',
+    async (url) => {
+      const res = await consumer.app.inject({
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(res.statusCode).toBe(404);
+    },
+  );
+
+  it('the same request reaches the admin API where the api role runs', async () => {
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/v1/templates',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(res.statusCode).toBe(200);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { DingTalkJob } from '../types';
+import type { DingTalkJob } from './robotJob';
 
 export type RobotPayload =
   | { msgtype: 'text'; text: { content: string }; at: RobotAt }

@@ -1,5 +1,6 @@
+import { z } from 'zod';
 import { isAxiosError } from 'axios';
-import type { SendOutcome } from '../types';
+import type { SendOutcome } from '../sender';
 import { maskWebhook } from './sign';
 
 /** DingTalk blocks a robot that sent too fast for ten minutes. */
@@ -72,17 +73,29 @@ export function classifyRobotRequestError(err: unknown): SendOutcome {
   return { kind: 'retryable', code: 'dingtalk_network', message: maskWebhook(String(err)) };
 }
 
+/** DingTalk's answer body; some gateways send errcode as a string of digits. */
+const answerSchema = z.looseObject({
+  errcode: z.union([
+    z.int(),
+    z
+      .string()
+      .regex(/^-?\d+$/)
+      .transform(Number),
+  ]),
+  errmsg: z.unknown().optional(),
+});
+
 function parseAnswer(raw: string): { errcode: number; errmsg: string } | undefined {
+  let data: unknown;
   try {
-    const data: unknown = JSON.parse(raw);
-    if (typeof data !== 'object' || data === null) return undefined;
-    const { errcode, errmsg } = data as Record<string, unknown>;
-    const n = typeof errcode === 'string' && /^-?\d+$/.test(errcode) ? Number(errcode) : errcode;
-    if (typeof n !== 'number' || !Number.isInteger(n)) return undefined;
-    return { errcode: n, errmsg: typeof errmsg === 'string' ? errmsg : '' };
+    data = JSON.parse(raw);
   } catch {
     return undefined;
   }
+  const parsed = answerSchema.safeParse(data);
+  if (!parsed.success) return undefined;
+  const { errcode, errmsg } = parsed.data;
+  return { errcode, errmsg: typeof errmsg === 'string' ? errmsg : '' };
 }
 
 function snippet(raw: string): string {

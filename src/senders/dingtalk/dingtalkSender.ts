@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { sendWithinBudget } from '../budgetedSend';
-import type { DingTalkJob, Sender, SendOutcome } from '../types';
+import type { Sender, SendOutcome } from '../sender';
 import { isHttpUrl, requestVendor } from '../vendorHttp';
+import type { DingTalkJob } from './robotJob';
 import { buildRobotPayload, RobotPayloadError, type RobotPayload } from './buildRobotPayload';
 import {
   classifyRobotAnswer,

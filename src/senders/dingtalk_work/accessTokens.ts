@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SendOutcome } from '../types';
+import type { SendOutcome } from '../sender';
 import { classifyRequestError, integerField, requestVendor } from '../vendorHttp';
 import { classifyWorkAnswer, maskWorkToken, type WorkAnswer } from './classifyWorkAnswer';
 import type { WorkAppAccount } from './workJob';

@@ -1,4 +1,4 @@
-import type { SendOutcome } from '../types';
+import type { SendOutcome } from '../sender';
 import { classifyRequestError, requestVendor } from '../vendorHttp';
 import { callWithToken, type AccessTokens } from './accessTokens';
 import { classifyWorkAnswer, maskWorkToken } from './classifyWorkAnswer';

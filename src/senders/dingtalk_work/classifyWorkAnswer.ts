@@ -1,4 +1,4 @@
-import type { SendOutcome } from '../types';
+import type { SendOutcome } from '../sender';
 import { classifyHttpStatus, integerField, parseJsonObject, snippet, type VendorAnswer } from '../vendorHttp';
 
 /** The access token in a URL hidden, for logs and error messages. */

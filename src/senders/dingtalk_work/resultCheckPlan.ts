@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SendOutcome } from '../types';
+import type { SendOutcome } from '../sender';
 import type { WorkCheckOutcome } from './checkSendResult';
 import type { DingTalkWorkJob } from './workJob';
 

@@ -1,4 +1,4 @@
-import type { JobBase } from '../types';
+import type { JobBase } from '../sender';
 import type { DingTalkWorkJob, WorkAppAccount } from './workJob';
 import type { WorkPart } from './workPart';
 

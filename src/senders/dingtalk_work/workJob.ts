@@ -1,4 +1,4 @@
-import type { JobBase } from '../types';
+import type { JobBase } from '../sender';
 import type { WorkPart } from './workPart';
 
 /** A corporate DingTalk app as the sender needs it. */

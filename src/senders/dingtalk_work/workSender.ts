@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Sender, SendOutcome } from '../types';
+import type { Sender, SendOutcome } from '../sender';
 import { classifyRequestError, integerField, requestVendor } from '../vendorHttp';
 import { callWithToken, createAccessTokens, type AccessTokens } from './accessTokens';
 import { buildWorkMessage, contentKey, WorkMessageError, type WorkMessage } from './buildWorkMessage';

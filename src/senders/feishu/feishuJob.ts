@@ -1,4 +1,4 @@
-import type { JobBase } from '../types';
+import type { JobBase } from '../sender';
 import type { FeishuPart } from './feishuPart';
 
 /** A Feishu robot as the sender needs it: the full webhook, with its token, and the signing secret. */

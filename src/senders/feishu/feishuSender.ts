@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { sendWithinBudget } from '../budgetedSend';
 import type { SendBudget } from '../sendBudget';
-import type { Sender, SendOutcome } from '../types';
+import type { Sender, SendOutcome } from '../sender';
 import { classifyRequestError, isHttpUrl, requestVendor } from '../vendorHttp';
 import { buildFeishuPayload } from './buildFeishuPayload';
 import { classifyFeishuAnswer, FEISHU_RATE_HOLD_MS, isFeishuRateLimited } from './classifyFeishuAnswer';

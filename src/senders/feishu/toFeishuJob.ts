@@ -1,4 +1,4 @@
-import type { JobBase } from '../types';
+import type { JobBase } from '../sender';
 import type { FeishuJob, FeishuRobotAccount } from './feishuJob';
 import type { FeishuPart } from './feishuPart';
 

@@ -1,6 +1,6 @@
 import { compile } from 'html-to-text';
 import type { SendMailOptions } from 'nodemailer';
-import type { MailJob } from '../types';
+import type { MailJob } from './mailJob';
 
 /**
  * The Message-ID of a delivery: the same on every attempt, so a receiving system (or a person reading

@@ -1,4 +1,4 @@
-import type { SendOutcome } from '../types';
+import type { SendOutcome } from '../sender';
 
 type FailureOutcome = Extract<SendOutcome, { kind: 'retryable' | 'permanent' }>;
 

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { MailJob, Sender, SendOutcome } from '../types';
+import type { Sender, SendOutcome } from '../sender';
+import type { MailJob } from './mailJob';
 import { buildMailMessage } from './buildMailMessage';
 import { classifySmtpError } from './classifySmtpError';
 import { createOutboxWriter } from './outboxWriter';
@@ -11,6 +12,8 @@ export interface MailSenderDeps {
   log: Pick<FastifyBaseLogger, 'info' | 'warn'>;
   /** Connections per SMTP account pool. */
   maxConnections?: number;
+  /** Subscribes to account changes, so a changed or deleted account's pool is dropped. */
+  onAccountChange?(listener: (name: string) => void): () => void;
 }
 
 export interface MailSender extends Sender<MailJob> {
@@ -27,6 +30,8 @@ export function createMailSender(deps: MailSenderDeps): MailSender {
   const outbox = createOutboxWriter(deps.outboxDir, (dir) =>
     deps.log.info({ outboxDir: dir }, `no SMTP account: mails are written as .eml files to ${dir}`),
   );
+
+  const offAccountChange = deps.onAccountChange?.((name) => transports.forget(name));
 
   return {
     channel: 'mail',
@@ -56,6 +61,7 @@ export function createMailSender(deps: MailSenderDeps): MailSender {
       transports.forget(name);
     },
     async close() {
+      offAccountChange?.();
       transports.closeAll();
     },
   };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { SmtpAccountConfig } from '../types';
+import type { SmtpAccountConfig } from './mailJob';
 
 export type SmtpTransport = Transporter;
 

@@ -1,4 +1,4 @@
-import type { SendOutcome } from '../types';
+import type { SendOutcome } from '../sender';
 import { classifyHttpStatus, integerField, parseJsonObject, snippet, type VendorAnswer } from '../vendorHttp';
 
 /** 45009 "api freq out of limit": over 20 a minute. WeCom names no penalty; the robot waits one window. */

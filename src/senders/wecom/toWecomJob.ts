@@ -1,4 +1,4 @@
-import type { JobBase } from '../types';
+import type { JobBase } from '../sender';
 import type { WecomJob, WecomRobotAccount } from './wecomJob';
 import type { WecomPart } from './wecomPart';
 

@@ -1,4 +1,4 @@
-import type { JobBase } from '../types';
+import type { JobBase } from '../sender';
 import type { WecomPart } from './wecomPart';
 
 /** A WeCom group robot as the sender needs it: the webhook with its `key` (a secret). */

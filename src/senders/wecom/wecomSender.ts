@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { sendWithinBudget } from '../budgetedSend';
 import type { SendBudget } from '../sendBudget';
-import type { Sender, SendOutcome } from '../types';
+import type { Sender, SendOutcome } from '../sender';
 import { classifyRequestError, isHttpUrl, requestVendor } from '../vendorHttp';
 import { buildWecomPayload, WecomPayloadError, type WecomPayload } from './buildWecomPayload';
 import {

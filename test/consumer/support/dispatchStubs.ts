@@ -1,10 +1,19 @@
+import os from 'node:os';
 import pino from 'pino';
+import { decodeAccount } from '../../../src/accounts/accountCodec';
 import type { ChannelName } from '../../../src/contract/envelope';
 import type { DispatchDeps } from '../../../src/consumer/dispatch';
-import { createDeliveryStore } from '../../../src/consumer/deliveryStore';
+import { createDeliveryStore } from '../../../src/delivery/deliveryStore';
 import type { RenderedParts, ResolvedTemplate } from '../../../src/consumer/dispatchTypes';
 import type { Database } from '../../../src/db/database';
-import type { Sender, SendJob, SendOutcome } from '../../../src/senders/types';
+import { createLocalImBus } from '../../../src/inbox/imBus';
+import { createInboxStore } from '../../../src/inbox/inboxStore';
+import type { JobOf } from '../../../src/senders/channel';
+import { bindChannels, type ByName, type SenderOverrides } from '../../../src/senders/channelSet';
+import { channels, type Channels } from '../../../src/senders/registry';
+import type { Sender, SendOutcome } from '../../../src/senders/sender';
+
+type JobFor<N extends ChannelName> = JobOf<ByName<Channels, N>>;
 
 /** A template resolver over fixed templates; `render` interpolates {{ key }} from data and recipient. */
 export function fixedTemplates(
@@ -33,12 +42,12 @@ export function fixedTemplates(
 }
 
 /** A sender that records every job and answers from a script (default: sent). */
-export function scriptedSender(
-  channel: ChannelName,
-  script: (job: SendJob, call: number) => SendOutcome = () => ({ kind: 'sent' }),
+export function scriptedSender<N extends ChannelName>(
+  channel: N,
+  script: (job: JobFor<N>, call: number) => SendOutcome = () => ({ kind: 'sent' }),
 ) {
-  const jobs: SendJob[] = [];
-  const sender: Sender & { jobs: SendJob[] } = {
+  const jobs: JobFor<N>[] = [];
+  const sender: Sender<JobFor<N>> & { jobs: JobFor<N>[] } = {
     channel,
     jobs,
     async send(job) {
@@ -49,23 +58,38 @@ export function scriptedSender(
   return sender;
 }
 
+/** Dispatch deps on a test database; channels without a stand-in sender get their real one. */
 export function dispatchDeps(
   db: Database,
-  senders: Sender[],
+  senders: SenderOverrides<Channels>,
   overrides: Partial<DispatchDeps> = {},
 ): DispatchDeps {
+  const log = pino({ level: 'silent' });
   return {
     sql: db.sql,
     templates: fixedTemplates([{ code: 'order_shipped', channels: ['mail', 'im'], required: ['orderNo'] }]),
-    accounts: {
-      getSmtpAccount: async () => undefined,
-      getRobotAccount: async (name) => ({ name, webhook: 'http://127.0.0.1:1/robot/send?access_token=t' }),
-    },
-    senders: new Map(senders.map((s) => [s.channel, s])),
-    limits: new Map(),
+    channels: bindChannels(channels, {
+      accounts: {
+        // No default account (mails go to the outbox); any named account is a robot.
+        find: async (type, name) =>
+          name === undefined
+            ? undefined
+            : decodeAccount(type, name, { webhook: 'http://127.0.0.1:1/robot/send?access_token=t' }, {}),
+      },
+      deps: {
+        db,
+        log,
+        homeDir: os.tmpdir(),
+        inbox: createInboxStore(db.sql),
+        imBus: createLocalImBus(),
+        onAccountChange: () => () => undefined,
+      },
+      slotFor: () => undefined,
+      senders,
+    }),
     retryDelays: [300, 400],
     now: () => Date.now(),
-    log: pino({ level: 'silent' }),
+    log,
     store: createDeliveryStore(db.sql, 60_000),
     ...overrides,
   };

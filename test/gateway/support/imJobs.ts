@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
-import type { ImJob } from '../../../src/senders/types';
+import type { ImJob } from '../../../src/senders/im/imJob';
 
 /** An IM job as the dispatch pipeline hands it to the sender. */
 export function imJob(userId: string, title: string, extra: Partial<ImJob> = {}): ImJob {

@@ -2,15 +2,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import { Registry } from 'prom-client';
 import { buildApp, type App } from '../../../src/app';
-import type { AppContext } from '../../../src/appContext';
+import { createAppContext, type AppContext } from '../../../src/appContext';
 import type { BrokerConnection } from '../../../src/broker/brokerConnection';
 import type { TopologyNames } from '../../../src/broker/topologyNames';
 import { loadConfig } from '../../../src/config/loadConfig';
 import { resolveLocalSecrets } from '../../../src/config/localSecrets';
 import type { Database } from '../../../src/db/database';
 import { createImRuntime, type ImRuntime } from '../../../src/gateway/imRuntime';
-import { createContext } from '../../../src/runtime';
+import { createInboxStore } from '../../../src/inbox/inboxStore';
+import { createServices } from '../../../src/services';
+import { createImSender, type ImSender } from '../../../src/senders/im/imSender';
 import { ADMIN_TOKEN } from '../../support/testApp';
 
 /** Shared by every instance of a suite, as one deployment shares HERALD_JWT_SECRET. */
@@ -21,6 +24,8 @@ export interface ImTestServer {
   app: App;
   ctx: AppContext;
   im: ImRuntime;
+  /** The IM channel's sender, on this instance's inbox and bus. */
+  imSender: ImSender;
   /** ws://127.0.0.1:<port> */
   wsBase: string;
   close(): Promise<void>;
@@ -42,8 +47,26 @@ export async function startImServer(opts: {
     ...opts.env,
   });
   const secrets = resolveLocalSecrets(config);
-  const ctx = createContext(config, opts.db, secrets);
-  const im = await createImRuntime({ ctx, broker: opts.broker, names: opts.names, log: silentLog });
+  const im = await createImRuntime({
+    inbox: createInboxStore(opts.db.sql),
+    gateway: config.HERALD_ROLES.includes('gateway'),
+    gatewayOptions: {
+      heartbeatMs: config.HERALD_WS_HEARTBEAT_MS,
+      maxBufferedBytes: config.HERALD_WS_MAX_BUFFERED_BYTES,
+    },
+    jwtSecret: secrets.jwtSecret,
+    broker: opts.broker,
+    names: opts.names,
+    log: silentLog,
+  });
+  const ctx = createAppContext({
+    config,
+    db: opts.db,
+    secrets,
+    services: createServices({ db: opts.db, secrets, inbox: im.inbox, imBus: im.bus }),
+    metrics: new Registry(),
+    gatewayRoutes: im.routes,
+  });
   const app = await buildApp(ctx);
   await im.start();
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -53,6 +76,7 @@ export async function startImServer(opts: {
     app,
     ctx,
     im,
+    imSender: createImSender({ inbox: im.inbox, bus: im.bus, log: silentLog }),
     wsBase: `ws://127.0.0.1:${address.port}`,
     async close() {
       await im.close();

@@ -1,6 +1,7 @@
 import type { ConfirmChannel } from 'amqplib';
-import type { BrokerConnection } from '../broker/brokerConnection';
-import type { TopologyNames } from '../broker/topologyNames';
+import type { BrokerConnection } from './brokerConnection';
+import { publishConfirmed } from './confirmPublish';
+import type { TopologyNames } from './topologyNames';
 
 /** Puts raw envelope bytes on the dispatch path: RabbitMQ's `herald` exchange, or the in-process queue. */
 export interface EnvelopePublisher {
@@ -28,17 +29,9 @@ export function createAmqpEnvelopePublisher(
     async publish(routingKey, content, messageId) {
       const ch = channel;
       if (!ch) throw new Error('the broker is not connected');
-      await new Promise<void>((resolve, reject) => {
-        ch.publish(
-          names.exchange,
-          routingKey,
-          content,
-          { persistent: true, contentType: 'application/json', messageId },
-          (err) =>
-            err
-              ? reject(err instanceof Error ? err : new Error('the broker refused the message'))
-              : resolve(),
-        );
+      await publishConfirmed(ch, names.exchange, routingKey, content, {
+        contentType: 'application/json',
+        messageId,
       });
     },
   };

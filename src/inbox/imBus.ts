@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
-import { inboxItemSchema } from '../inbox/inboxItem';
+import { inboxItemSchema } from './inboxItem';
 
 /** What travels between the IM sender, the HTTP inbox and every gateway instance. */
 export const imEventSchema = z.discriminatedUnion('type', [

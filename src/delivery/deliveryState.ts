@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { SqlClient } from '../db/sqlClient';
-import type { ChannelName } from '../contract/envelope';
-import type { PlannedDelivery } from './planDeliveries';
+import type { SqlClient, TransactionalSqlClient } from '../db/sqlClient';
+import type { ChannelName } from '../senders/registry';
+import { TERMINAL, type AttemptOutcome, type DeliveryStatus, type MessageStatus } from './statuses';
+
+export { TERMINAL, type DeliveryStatus, type MessageStatus };
 
 /**
  * The hot-path writes of the pipeline (Message, Delivery, DeliveryAttempt) as set-based SQL over a batch
@@ -9,16 +11,15 @@ import type { PlannedDelivery } from './planDeliveries';
  * deliveryStore.ts, which gathers the batches). Column names follow prisma/schema.prisma.
  */
 
-export type DeliveryStatus =
-  'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'retrying' | 'failed' | 'skipped';
-export type MessageStatus = 'accepted' | 'rejected' | 'dispatched' | 'completed' | 'partially_failed';
-export const TERMINAL: ReadonlySet<DeliveryStatus> = new Set([
-  'sent',
-  'delivered',
-  'read',
-  'failed',
-  'skipped',
-]);
+export interface PlannedDelivery {
+  channel: ChannelName;
+  /** Index into envelope.to; -1 for the one post of a group channel. */
+  recipientIndex: number;
+  userId?: string;
+  email?: string;
+  status: 'queued' | 'skipped';
+  reason?: string;
+}
 
 export interface DeliveryRow {
   id: string;
@@ -34,7 +35,7 @@ export interface AttemptResult {
   /** Attempt number written to the log (the delivery's attempts count after this one). */
   attempt: number;
   /** Absent when nothing was tried (a skip decided at send time): no attempt row, only the delivery's state. */
-  outcome?: 'sent' | 'retryable' | 'permanent' | 'waiting';
+  outcome?: AttemptOutcome;
   providerId?: string;
   errorCode?: string;
   errorText?: string;
@@ -219,7 +220,11 @@ export async function recordResults(sql: SqlClient, batch: readonly ResultsToRec
   await sql.query(
     `WITH attempts AS (
        INSERT INTO "DeliveryAttempt" ("deliveryId", attempt, outcome, "providerId", "errorCode", "errorText", "durationMs", "createdAt")
-       SELECT *, now() FROM unnest($3::uuid[], $4::int[], $5::text[]::"AttemptOutcome"[], $6::text[], $7::text[], $8::text[], $9::int[])
+       SELECT u.*, now() FROM unnest($3::uuid[], $4::int[], $5::text[]::"AttemptOutcome"[], $6::text[], $7::text[], $8::text[], $9::int[])
+         AS u(did, attempt, outcome, provider, code, text, ms)
+        -- a send recorded in its own transaction (recordSendsInTransaction) already has its row
+        WHERE u.outcome <> 'sent' OR NOT EXISTS (
+          SELECT 1 FROM "DeliveryAttempt" a WHERE a."deliveryId" = u.did AND a.attempt = u.attempt AND a.outcome = 'sent')
      ), deliveries AS (
        UPDATE "Delivery" d SET status = CASE WHEN d.status IN ('delivered', 'read') THEN d.status ELSE u.status END, attempts = GREATEST(d.attempts, u.attempt), "nextAttemptAt" = u.next,
          reason = u.reason, "updatedAt" = now()
@@ -252,4 +257,83 @@ export async function recordResults(sql: SqlClient, batch: readonly ResultsToRec
 export function messageStatusOf(statuses: readonly DeliveryStatus[]): MessageStatus {
   if (statuses.some((s) => !TERMINAL.has(s))) return 'dispatched';
   return statuses.some((s) => s === 'failed') ? 'partially_failed' : 'completed';
+}
+
+/**
+ * Records sends whose send *is* a write in the same transaction (an IM item stored in the inbox): the
+ * attempt row and `sent` commit with the item, so nothing that can see the item (a gateway marking it
+ * delivered, a user reading it) can find its delivery without the attempt of its send, whatever crashes.
+ */
+export async function recordSendsInTransaction(
+  tx: SqlClient,
+  sends: ReadonlyArray<{ deliveryId: string; attempt: number; providerId: string }>,
+): Promise<void> {
+  if (sends.length === 0) return;
+  await tx.query(
+    `WITH u AS (
+       SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[]) AS u(id, attempt, provider)
+     ), attempts AS (
+       INSERT INTO "DeliveryAttempt" ("deliveryId", attempt, outcome, "providerId", "durationMs", "createdAt")
+       SELECT u.id, u.attempt, 'sent', u.provider, 0, now() FROM u JOIN "Delivery" d ON d.id = u.id
+        WHERE NOT EXISTS (SELECT 1 FROM "DeliveryAttempt" a WHERE a."deliveryId" = u.id AND a.attempt = u.attempt)
+     )
+     UPDATE "Delivery" d SET status = 'sent', attempts = GREATEST(d.attempts, u.attempt), "nextAttemptAt" = NULL,
+       reason = NULL, "updatedAt" = now()
+       FROM u WHERE d.id = u.id AND d.status IN ('queued', 'sending', 'retrying')`,
+    [sends.map((s) => s.deliveryId), sends.map((s) => s.attempt), sends.map((s) => s.providerId)],
+  );
+}
+
+/** Deliveries whose item reached a live socket: `sent` → `delivered`. */
+export async function markDelivered(sql: SqlClient, deliveryIds: readonly string[]): Promise<number> {
+  if (deliveryIds.length === 0) return 0;
+  const { rows } = await sql.query<{ id: string }>(
+    `UPDATE "Delivery" SET status = 'delivered', "updatedAt" = now()
+      WHERE id = ANY($1::uuid[]) AND status = 'sent'
+    RETURNING id`,
+    [deliveryIds],
+  );
+  return rows.length;
+}
+
+/** Deliveries whose item the user read: `sent` or `delivered` → `read` (in the caller's transaction). */
+export async function markRead(tx: SqlClient, deliveryIds: readonly string[]): Promise<void> {
+  if (deliveryIds.length === 0) return;
+  await tx.query(
+    `UPDATE "Delivery" SET status = 'read', "updatedAt" = now()
+      WHERE id = ANY($1::uuid[]) AND status IN ('sent', 'delivered')`,
+    [deliveryIds],
+  );
+}
+
+export type RequeueResult =
+  | { kind: 'requeued'; delivery: Record<string, unknown>; envelope: unknown; templateCode: string }
+  | { kind: 'not_found' }
+  | { kind: 'not_failed'; status: DeliveryStatus }
+  | { kind: 'no_envelope' };
+
+/** An admin's "send again": a failed delivery back to `queued`, its message to `dispatched`. */
+export async function requeueFailed(sql: TransactionalSqlClient, deliveryId: string): Promise<RequeueResult> {
+  return sql.transaction(async (tx) => {
+    const found = await tx.query<{ status: DeliveryStatus; messageId: string; envelope: unknown }>(
+      `SELECT d.status, d."messageId", m.envelope FROM "Delivery" d JOIN "Message" m ON m.id = d."messageId"
+        WHERE d.id = $1 FOR UPDATE OF d`,
+      [deliveryId],
+    );
+    const d = found.rows[0];
+    if (!d) return { kind: 'not_found' };
+    if (d.status !== 'failed') return { kind: 'not_failed', status: d.status };
+    if (d.envelope === null || d.envelope === undefined) return { kind: 'no_envelope' };
+    await tx.query(`UPDATE "Message" SET status = 'dispatched', "updatedAt" = now() WHERE id = $1`, [
+      d.messageId,
+    ]);
+    const updated = await tx.query<Record<string, unknown> & { templateCode: string }>(
+      `UPDATE "Delivery" SET status = 'queued', "nextAttemptAt" = NULL, reason = 'retry requested', "updatedAt" = now()
+        WHERE id = $1 RETURNING *`,
+      [deliveryId],
+    );
+    const row = updated.rows[0];
+    if (!row) return { kind: 'not_found' };
+    return { kind: 'requeued', delivery: row, envelope: d.envelope, templateCode: row.templateCode };
+  });
 }

@@ -1,9 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { ImBus, ImEvent } from '../gateway/imBus';
-import { createCallBatcher } from '../db/callBatcher';
-import type { NewInboxItem } from '../inbox/inboxItem';
-import type { InboxStore } from '../inbox/inboxStore';
-import type { ImJob, Sender, SendOutcome } from './types';
+import type { ImBus, ImEvent } from '../../inbox/imBus';
+import { createCallBatcher } from '../../db/callBatcher';
+import type { NewInboxItem } from '../../inbox/inboxItem';
+import type { InboxStore } from '../../inbox/inboxStore';
+import type { Sender, SendOutcome } from '../sender';
+import type { ImJob } from './imJob';
 
 export interface ImSender extends Sender<ImJob> {
   /**
@@ -13,13 +14,43 @@ export interface ImSender extends Sender<ImJob> {
   sendMany(jobs: ImJob[]): Promise<SendOutcome[]>;
 }
 
+/** Waits between tries of a push the broker refused (its connection recovers in about 200 ms). */
+const PUSH_RETRY_MS = [200, 500, 1000, 2000, 4000];
+
 /**
- * IM: the stored InboxItem is the send, and the push to live sockets is part of it. Publishing to the
- * gateways happens after the commit; when it fails the send is retried, and the rerun pushes the stored
- * items again (clients dedupe on id).
+ * IM: the stored InboxItem is the send (its attempt row commits with it). Publishing to the gateways
+ * happens after the commit; a refused publish is tried again for a few seconds while the broker
+ * connection recovers, with the envelope still unacknowledged, so a blip loses no push. Past that the
+ * sockets get the items when they reconnect, or when their gateway resubscribes (it catches up then).
  */
-export function createImSender(deps: { inbox: InboxStore; bus: ImBus; log: FastifyBaseLogger }): ImSender {
+export function createImSender(deps: {
+  inbox: InboxStore;
+  bus: ImBus;
+  log: FastifyBaseLogger;
+  pushRetryMs?: readonly number[];
+}): ImSender {
   const { inbox, bus, log } = deps;
+  const retryMs = deps.pushRetryMs ?? PUSH_RETRY_MS;
+
+  async function pushToGateways(events: ImEvent[]): Promise<void> {
+    for (let tried = 0; ; tried++) {
+      try {
+        await bus.publishMany(events);
+        return;
+      } catch (err) {
+        const wait = retryMs[tried];
+        if (wait === undefined) {
+          log.error(
+            { err, events: events.length, tries: tried + 1 },
+            'im: publishing to the gateways failed; sockets get these items when they reconnect',
+          );
+          return;
+        }
+        log.warn({ err, events: events.length, retryInMs: wait }, 'im: publishing to the gateways failed');
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
   // The items of every envelope in flight at once go into one transaction: the inbox insert is the
   // costliest step of an IM send, and its cost is per round trip, not per row.
   const insertItems = createCallBatcher(async (batches: NewInboxItem[][]) => {
@@ -40,6 +71,7 @@ export function createImSender(deps: { inbox: InboxStore; bus: ImBus; log: Fasti
         jobs.map((j) => ({
           userId: j.userId,
           deliveryId: j.deliveryId,
+          attempt: j.attempt,
           messageId: j.messageId,
           title: j.title,
           body: j.body,
@@ -63,15 +95,7 @@ export function createImSender(deps: { inbox: InboxStore; bus: ImBus; log: Fasti
       pushed.add(item.id);
       events.push({ type: 'item', userId: item.userId, item, unread: result.unread[item.userId] ?? 0 });
     }
-    try {
-      await bus.publishMany(events);
-    } catch (err) {
-      // The items are stored, but live sockets would not see them until they reconnect: retry the send,
-      // whose rerun finds the stored items and pushes them again.
-      log.warn({ err, events: events.length }, 'im: publishing to the gateways failed; retrying the push');
-      const message = `stored, but the push to live sockets failed: ${err instanceof Error ? err.message : String(err)}`;
-      return jobs.map(() => ({ kind: 'retryable', code: 'im_push_failed', message }));
-    }
+    await pushToGateways(events);
     return result.items.map(({ item }) => ({ kind: 'sent', providerId: item.id }));
   }
 

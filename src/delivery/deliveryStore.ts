@@ -11,7 +11,7 @@ import {
   type DeliveryRow,
   type MessageStatus,
   type MessageToAccept,
-} from './deliveryLog';
+} from './deliveryState';
 
 /** The per-envelope steps of dispatch, each one call per envelope. */
 export interface DeliveryStore {

@@ -1,0 +1,46 @@
+import type {
+  AttemptOutcome as DbAttemptOutcome,
+  DeliveryStatus as DbDeliveryStatus,
+  MessageStatus as DbMessageStatus,
+} from '../generated/prisma/enums';
+
+/** The statuses of messages, deliveries and attempts, defined once; the database enums must match. */
+export const DELIVERY_STATUSES = [
+  'queued',
+  'sending',
+  'sent',
+  'delivered',
+  'read',
+  'retrying',
+  'failed',
+  'skipped',
+] as const;
+export const MESSAGE_STATUSES = [
+  'accepted',
+  'rejected',
+  'dispatched',
+  'completed',
+  'partially_failed',
+] as const;
+export const ATTEMPT_OUTCOMES = ['sent', 'retryable', 'permanent', 'waiting'] as const;
+
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** Statuses a delivery never leaves by sending (delivered and read are reached from sent). */
+export const TERMINAL: ReadonlySet<DeliveryStatus> = new Set([
+  'sent',
+  'delivered',
+  'read',
+  'failed',
+  'skipped',
+]);
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const deliveryStatusesMatch: Same<DeliveryStatus, DbDeliveryStatus> = true;
+const messageStatusesMatch: Same<MessageStatus, DbMessageStatus> = true;
+const attemptOutcomesMatch: Same<AttemptOutcome, DbAttemptOutcome> = true;
+void deliveryStatusesMatch;
+void messageStatusesMatch;
+void attemptOutcomesMatch;

@@ -1,0 +1,338 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { z } from 'zod';
+import type { Database } from '../db/database';
+import { HeraldError } from '../errors';
+import type { ChannelAccountType } from '../generated/prisma/enums';
+import type { ImBus } from '../inbox/imBus';
+import type { InboxStore } from '../inbox/inboxStore';
+import type { JobBase, SendOutcome, Sender } from './sender';
+
+/**
+ * The one interface a channel implements. A channel is a folder `src/senders/<name>/` whose `index.ts`
+ * exports `defineChannel({...})`, plus one line in `src/senders/registry.ts`; everything else Herald
+ * knows about channels (the envelope's channel enum and recipient fields, template and rendered-part
+ * schemas, account schemas and codec, delivery planning, sending, per-channel limits, env variables)
+ * is derived from the registry.
+ */
+
+/** A channel account's sealed secrets, by storage key. */
+export type StoredSecrets = Record<string, string>;
+
+/** The template-part field naming the channel account to use. */
+export const accountNameField = z
+  .string()
+  .min(1)
+  .max(100)
+  .describe('channel account name; default account when omitted');
+
+/**
+ * A channel-account type: how its config is written (secrets included, write-only), stored and shown
+ * (no secrets), and turned into what the channel's sender needs.
+ */
+export interface AccountTypeSpec<
+  Type extends string = string,
+  Input extends z.ZodObject = z.ZodObject,
+  Stored extends z.ZodObject = z.ZodObject,
+  Config = unknown,
+  Secret extends string = string,
+> {
+  /** As the API spells it, e.g. `dingtalk-robot`. */
+  type: Type;
+  /** The Prisma enum value (`ChannelAccountType`); checked at compile time. */
+  dbType: ChannelAccountType;
+  /** For messages: `no ${label} account named "x"`. */
+  label: string;
+  /** The config on POST and PUT. */
+  input: Input;
+  /** The config column, which is also the public view: it never holds a secret. */
+  stored: Stored;
+  /** Secret names as `secretsSet` shows them → their key in the sealed secrets. */
+  secrets: Readonly<Record<Secret, string>>;
+  /** Whether one account of this type can be the default a template falls back to. */
+  defaultable?: boolean;
+  /** `previous`: the stored secrets on PUT, so a secret left out of the input keeps its value. */
+  split(input: z.infer<Input>, previous: StoredSecrets): { config: z.infer<Stored>; secrets: StoredSecrets };
+  toConfig(name: string, stored: z.infer<Stored>, secrets: StoredSecrets): Config;
+}
+
+export type AnyAccountType = AccountTypeSpec<string, z.ZodObject, z.ZodObject, unknown, string>;
+export type AccountConfigOf<A> =
+  A extends AccountTypeSpec<string, z.ZodObject, z.ZodObject, infer C> ? C : never;
+
+/** Identity at runtime; pins the account type's literal types. */
+export function defineAccountType<
+  const Type extends string,
+  Input extends z.ZodObject,
+  Stored extends z.ZodObject,
+  Config,
+  const Secret extends string,
+>(
+  spec: AccountTypeSpec<Type, Input, Stored, Config, Secret>,
+): AccountTypeSpec<Type, Input, Stored, Config, Secret> {
+  return spec;
+}
+
+/** Channel accounts by type, decoded for the sender. */
+export interface AccountLookup {
+  /**
+   * The account named `name`, which must be of this type (else an `unknown_account` error); without a
+   * name, the type's default account if it has one, else undefined.
+   */
+  find<A extends AnyAccountType>(type: A, name?: string): Promise<AccountConfigOf<A> | undefined>;
+}
+
+/** What the platform offers a channel's sender factory; a channel takes what it needs. */
+export interface SenderDeps {
+  db: Database;
+  log: FastifyBaseLogger;
+  /** HERALD_HOME (the mail outbox lives under it). */
+  homeDir: string;
+  inbox: InboxStore;
+  imBus: ImBus;
+  /** Called after a channel account changed, here or on another instance; returns an unsubscribe. */
+  onAccountChange(listener: (name: string) => void): () => void;
+}
+
+/** A send slot of the channel's concurrency limit. */
+export type SendSlot = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/** Recipient fields every channel sees, beside those it adds itself. */
+export interface CommonRecipient {
+  name?: string;
+  locale?: string;
+}
+/** A recipient as one channel sees it: the common fields and the channel's own. */
+export type RecipientOf<S extends z.ZodRawShape> = CommonRecipient & z.infer<z.ZodObject<S>>;
+type Infer<S extends z.ZodRawShape> = RecipientOf<S>;
+
+/** Nothing to send for this delivery, and why (it ends `skipped`). */
+export interface Skip {
+  skip: string;
+}
+
+export interface JobInput<Rendered, R, AccountConfig> {
+  base: JobBase;
+  rendered: Rendered;
+  /** The delivery's recipient; undefined for a group post. */
+  recipient: R | undefined;
+  /** The envelope's recipients (a group post mentions them) and its @everyone flag. */
+  envelope: { to: readonly R[]; atAll: boolean };
+  /** The channel account by name (the channel's own account type), or its default. */
+  account(name: string | undefined): Promise<AccountConfig | undefined>;
+}
+
+export interface ChannelSpec<
+  Name extends string,
+  Part extends z.ZodObject,
+  Rendered extends z.ZodObject,
+  RecipientShape extends z.ZodRawShape,
+  Job extends JobBase,
+  Account extends AnyAccountType | undefined,
+> {
+  /** The channel's name in envelopes, templates and the database enum `Channel`. */
+  name: Name;
+  /** One delivery per recipient, or one per envelope (a group post that may mention recipients). */
+  fanOut: 'perRecipient' | 'group';
+  /** Recipient fields this channel adds to the envelope's recipient (optional strings). */
+  recipientFields: RecipientShape;
+  /** The address a recipient needs on this channel (perRecipient: without one the delivery is skipped). */
+  address(recipient: Infer<RecipientShape>): string | undefined;
+  /** Why a recipient without an address is skipped. */
+  missingAddress: string;
+  /** The template part; the locale override is `part.partial()`. */
+  part: Part;
+  /** The part as rendered (no length limits: those apply to what the template author writes). */
+  rendered: Rendered;
+  /** Fields rendered and syntax-checked as Liquid text. */
+  textFields: readonly (keyof z.infer<Part> & string)[];
+  /** Fields rendered as HTML (output escaped by default). */
+  htmlFields?: readonly (keyof z.infer<Part> & string)[];
+  /** Object fields whose top-level string values are rendered as text (`data.key`). */
+  recordFields?: readonly (keyof z.infer<Part> & string)[];
+  /** The channel-account type, if the channel has accounts. */
+  account?: Account;
+  /** Default concurrent sends; `HERALD_CONCURRENCY_<NAME>` overrides it. */
+  concurrency: number;
+  /** The vendor's rate budget, for the sender and the docs (shared by all instances). */
+  budget?: { perWindow: number; windowMs: number };
+  /** Hosts the sender talks to, for an egress allow-list (account-configured hosts aside). */
+  vendorHosts: readonly string[];
+  /** A rendered delivery → the sender's job, or why there is nothing to send. May throw a HeraldError. */
+  toJob(
+    input: JobInput<z.infer<Rendered>, Infer<RecipientShape>, AccountConfigOf<NonNullable<Account>>>,
+  ): Promise<Job | Skip>;
+  createSender(deps: SenderDeps): Sender<Job>;
+}
+
+/** One claimed delivery to send: its job base, the rendered parts of its recipient, the recipient. */
+export interface ChannelBatchItem<Name extends string, Rendered, R> {
+  base: JobBase;
+  parts: { readonly [N in Name]?: Rendered };
+  recipient: R | undefined;
+}
+
+export type BatchResult =
+  { kind: 'skipped'; reason: string } | { kind: 'tried'; outcome: SendOutcome; durationMs: number };
+
+/** A channel bound to its sender: what the pipeline drives. The job type stays inside. */
+export interface ChannelRuntime<Name extends string = string, Rendered = unknown, R = unknown> {
+  readonly name: Name;
+  /** Prepares and sends one envelope's claimed deliveries of this channel; one result each, in order. */
+  sendBatch(
+    items: ReadonlyArray<ChannelBatchItem<Name, Rendered, R>>,
+    envelope: { to: readonly R[]; atAll: boolean },
+  ): Promise<BatchResult[]>;
+  close(): Promise<void>;
+}
+
+export interface ChannelModule<
+  Name extends string = string,
+  Part extends z.ZodObject = z.ZodObject,
+  Rendered extends z.ZodObject = z.ZodObject,
+  RecipientShape extends z.ZodRawShape = z.ZodRawShape,
+  Job extends JobBase = JobBase,
+  Account extends AnyAccountType | undefined = AnyAccountType | undefined,
+> extends ChannelSpec<Name, Part, Rendered, RecipientShape, Job, Account> {
+  /** Binds the channel to a sender (its own by default; tests pass a stub of the same job type). */
+  bind(opts: {
+    sender: Sender<Job>;
+    accounts: AccountLookup;
+    slot?: SendSlot;
+    now?: () => number;
+  }): ChannelRuntime<Name, z.infer<Rendered>, Infer<RecipientShape>>;
+}
+
+/**
+ * Any channel module, whatever its types: what a channel list holds. Functions that take a channel's own
+ * types are called through the precise module types (see src/senders/channelSet.ts), not through this.
+ */
+export interface AnyChannel {
+  readonly name: string;
+  readonly fanOut: 'perRecipient' | 'group';
+  readonly recipientFields: z.ZodRawShape;
+  readonly missingAddress: string;
+  readonly part: z.ZodObject;
+  readonly rendered: z.ZodObject;
+  readonly textFields: readonly string[];
+  readonly htmlFields?: readonly string[];
+  readonly recordFields?: readonly string[];
+  readonly account?: AnyAccountType;
+  readonly concurrency: number;
+  readonly budget?: { perWindow: number; windowMs: number };
+  readonly vendorHosts: readonly string[];
+  address(recipient: never): string | undefined;
+  createSender(deps: SenderDeps): Sender<JobBase>;
+  bind(opts: {
+    sender: Sender<JobBase>;
+    accounts: AccountLookup;
+    slot?: SendSlot;
+    now?: () => number;
+  }): ChannelRuntime<string, never, never>;
+}
+
+export type JobOf<C> = C extends { createSender(deps: SenderDeps): Sender<infer J> } ? J : never;
+
+const failedWith = (err: unknown): SendOutcome => ({
+  kind: 'retryable',
+  code: 'sender_error',
+  message: (err as Error).message,
+});
+
+/** Defines a channel: the spec as given, plus `bind`, which keeps each job with its own sender. */
+export function defineChannel<
+  const Name extends string,
+  Part extends z.ZodObject,
+  Rendered extends z.ZodObject,
+  RecipientShape extends z.ZodRawShape,
+  Job extends JobBase,
+  Account extends AnyAccountType | undefined = undefined,
+>(
+  spec: ChannelSpec<Name, Part, Rendered, RecipientShape, Job, Account>,
+): ChannelModule<Name, Part, Rendered, RecipientShape, Job, Account> {
+  type R = Infer<RecipientShape>;
+  return {
+    ...spec,
+    bind({ sender, accounts, slot, now = Date.now }) {
+      const limited: SendSlot = slot ?? ((fn) => fn());
+      const accountType = spec.account;
+      const account = (name: string | undefined) =>
+        accountType ? accounts.find(accountType, name) : Promise.resolve(undefined);
+
+      async function prepare(
+        item: ChannelBatchItem<Name, z.infer<Rendered>, R>,
+        envelope: { to: readonly R[]; atAll: boolean },
+      ): Promise<Job | Skip | { outcome: SendOutcome }> {
+        const rendered = item.parts[spec.name];
+        const address = item.recipient && spec.address(item.recipient);
+        if (!rendered || (spec.fanOut === 'perRecipient' && !address))
+          return {
+            outcome: {
+              kind: 'permanent',
+              code: 'nothing_to_send',
+              message: `the template has no ${spec.name} part for this recipient`,
+            },
+          };
+        try {
+          return await spec.toJob({
+            base: item.base,
+            rendered,
+            recipient: item.recipient,
+            envelope,
+            account,
+          });
+        } catch (err) {
+          const code = err instanceof HeraldError ? err.code : 'prepare_failed';
+          return { outcome: { kind: 'permanent', code, message: (err as Error).message } };
+        }
+      }
+
+      async function send(jobs: Job[]): Promise<Array<{ outcome: SendOutcome; durationMs: number }>> {
+        if (sender.sendMany && jobs.length > 1) {
+          const sendMany = sender.sendMany.bind(sender);
+          const started = now();
+          const outcomes = await limited(() => sendMany(jobs)).catch((err: unknown) =>
+            jobs.map(() => failedWith(err)),
+          );
+          const each = (now() - started) / jobs.length;
+          return outcomes.map((outcome) => ({ outcome, durationMs: each }));
+        }
+        return Promise.all(
+          jobs.map((job) =>
+            limited(async () => {
+              const started = now();
+              const outcome = await sender.send(job).catch(failedWith);
+              return { outcome, durationMs: now() - started };
+            }),
+          ),
+        );
+      }
+
+      return {
+        name: spec.name,
+        async sendBatch(items, envelope) {
+          const prepared = await Promise.all(items.map((item) => prepare(item, envelope)));
+          const results: BatchResult[] = new Array<BatchResult>(items.length);
+          const jobs: Job[] = [];
+          const jobAt: number[] = [];
+          prepared.forEach((p, i) => {
+            if ('skip' in p) results[i] = { kind: 'skipped', reason: p.skip };
+            else if ('outcome' in p) results[i] = { kind: 'tried', outcome: p.outcome, durationMs: 0 };
+            else {
+              jobs.push(p);
+              jobAt.push(i);
+            }
+          });
+          const sent = jobs.length ? await send(jobs) : [];
+          sent.forEach((s, j) => {
+            const at = jobAt[j];
+            if (at !== undefined) results[at] = { kind: 'tried', ...s };
+          });
+          return results;
+        },
+        async close() {
+          await sender.close?.();
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { defineChannel, type Skip } from '../channel';
+import type { DingTalkJob } from './robotJob';
+import { createDingTalkSender } from './dingtalkSender';
+import { robotAccount } from './robotAccount';
+import { createRobotBudget } from './robotBudget';
+import { renderedRobotSchema, robotPartSchema } from './robotPart';
+
+const BUDGET = { perWindow: 20, windowMs: 60_000 };
+
+/**
+ * A DingTalk custom robot: one signed post per envelope into the robot's group, @mentioning the
+ * recipients by mobile and DingTalk user id.
+ */
+export const dingtalk = defineChannel({
+  name: 'dingtalk',
+  fanOut: 'group',
+  recipientFields: {
+    mobile: z
+      .string()
+      .regex(/^\+?[0-9 -]{5,20}$/, 'must be a phone number')
+      .optional(),
+    dingtalkUserId: z.string().min(1).max(128).optional(),
+  },
+  address: (r) => r.dingtalkUserId ?? r.mobile,
+  missingAddress: 'recipient has no mobile or dingtalkUserId to mention',
+  part: robotPartSchema,
+  rendered: renderedRobotSchema,
+  textFields: ['title', 'text', 'url', 'picUrl', 'btnTitle'],
+  account: robotAccount,
+  concurrency: 4,
+  budget: BUDGET,
+  vendorHosts: ['oapi.dingtalk.com'],
+  async toJob({ base, rendered, envelope, account }): Promise<DingTalkJob | Skip> {
+    const { account: accountName, ...post } = rendered;
+    if (!accountName) return { skip: 'the template names no DingTalk robot account' };
+    const robot = await account(accountName);
+    if (!robot) return { skip: 'the template names no DingTalk robot account' };
+    return {
+      ...base,
+      channel: 'dingtalk',
+      account: robot,
+      ...post,
+      atMobiles: envelope.to.flatMap((r) => (r.mobile ? [r.mobile] : [])),
+      atUserIds: envelope.to.flatMap((r) => (r.dingtalkUserId ? [r.dingtalkUserId] : [])),
+      isAtAll: envelope.atAll,
+    };
+  },
+  createSender: (deps) => createDingTalkSender({ budget: createRobotBudget(deps.db, BUDGET), log: deps.log }),
+});
