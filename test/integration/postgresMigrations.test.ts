@@ -1,10 +1,10 @@
 import { createPostgresDatabase } from '../../src/db/postgresDatabase';
 import { migrateDatabase } from '../../src/db/migrateDatabase';
-import { describeWith, TEST_DATABASE_URL } from '../support/services';
+import { describeWith, TEST_DATABASE_URL, withSchema } from '../support/services';
 
 describeWith(['postgres'], 'migrations on PostgreSQL', () => {
   const schema = `t_migr_${process.pid}_${Date.now()}`;
-  const db = () => createPostgresDatabase(`${TEST_DATABASE_URL}?schema=${schema}`, 2);
+  const db = () => createPostgresDatabase(withSchema(TEST_DATABASE_URL, schema), 2);
 
   afterAll(async () => {
     const d = db();

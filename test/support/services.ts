@@ -4,10 +4,19 @@ import net from 'node:net';
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://root@127.0.0.1:5432/test';
 export const TEST_AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
+/**
+ * Whether the service at `url` accepts a connection. A PostgreSQL URL whose `host` parameter is a
+ * directory (`?host=/var/run/postgresql`) names a Unix socket, as libpq and pg read it.
+ */
 export function canConnect(url: string, defaultPort: number): Promise<boolean> {
   const u = new URL(url);
+  const port = Number(u.port || defaultPort);
+  const socketDir = u.searchParams.get('host');
+  const target = socketDir?.startsWith('/')
+    ? { path: `${socketDir}/.s.PGSQL.${port}` }
+    : { host: u.hostname || 'localhost', port };
   return new Promise((resolve) => {
-    const socket = net.connect({ host: u.hostname, port: Number(u.port || defaultPort), timeout: 1000 });
+    const socket = net.connect({ ...target, timeout: 1000 });
     const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);
@@ -16,6 +25,17 @@ export function canConnect(url: string, defaultPort: number): Promise<boolean> {
     socket.once('error', () => done(false));
     socket.once('timeout', () => done(false));
   });
+}
+
+/** `url` with Prisma's `schema` parameter set, whatever query parameters it already carries. */
+export function withSchema(url: string, schema: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}schema=${encodeURIComponent(schema)}`;
+}
+
+/** The virtual host an AMQP URL names (`/` when the path is empty), for `rabbitmqctl -p`. */
+export function amqpVhost(url: string): string {
+  const path = new URL(url).pathname;
+  return path.length > 1 ? decodeURIComponent(path.slice(1)) : '/';
 }
 
 /** Set by globalSetup: which services answered. */

@@ -3,7 +3,7 @@ import { createPostgresDatabase } from '../../src/db/postgresDatabase';
 import { createPgliteDatabase } from '../../src/db/pgliteDatabase';
 import type { Database } from '../../src/db/database';
 import { migrateDatabase } from '../../src/db/migrateDatabase';
-import { TEST_DATABASE_URL } from './services';
+import { TEST_DATABASE_URL, withSchema } from './services';
 
 export interface TestDatabase {
   db: Database;
@@ -14,7 +14,7 @@ export interface TestDatabase {
 /** A migrated schema of its own on the test PostgreSQL, dropped by `drop()`. */
 export async function createTestPostgres(): Promise<TestDatabase> {
   const schema = `t_${randomBytes(6).toString('hex')}`;
-  const url = `${TEST_DATABASE_URL}${TEST_DATABASE_URL.includes('?') ? '&' : '?'}schema=${schema}`;
+  const url = withSchema(TEST_DATABASE_URL, schema);
   const db = createPostgresDatabase(url, 5);
   await migrateDatabase(db);
   return {

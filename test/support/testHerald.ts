@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../src/config/loadConfig';
 import { retryQueueDelays } from '../../src/consumer/retryPolicy';
 import { startRuntime, type Runtime } from '../../src/runtime';
 import { createPostgresDatabase } from '../../src/db/postgresDatabase';
-import { TEST_AMQP_URL, TEST_DATABASE_URL } from './services';
+import { TEST_AMQP_URL, TEST_DATABASE_URL, withSchema } from './services';
 import { ADMIN_TOKEN } from './testApp';
 
 export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef-0123456789';
@@ -40,7 +40,7 @@ export function createTestDeployment(baseEnv: Record<string, string> = {}): Test
   const id = randomBytes(5).toString('hex');
   const schema = `t_${id}`;
   const prefix = `t${id}.`;
-  const databaseUrl = `${TEST_DATABASE_URL}${TEST_DATABASE_URL.includes('?') ? '&' : '?'}schema=${schema}`;
+  const databaseUrl = withSchema(TEST_DATABASE_URL, schema);
   const instances = new Set<TestHerald>();
   const homes: string[] = [];
 

@@ -10,7 +10,7 @@ import { retryQueueDelays } from '../../../src/consumer/retryPolicy';
 import type { EnvelopeInput } from '../../../src/contract/envelope';
 import { createHeraldPublisher, type HeraldPublisher } from '../../../src/sdk/publisher';
 import type { SmtpSink } from '../../senders/support/smtpSink';
-import { TEST_AMQP_URL, TEST_DATABASE_URL } from '../../support/services';
+import { TEST_AMQP_URL, TEST_DATABASE_URL, withSchema } from '../../support/services';
 import { ADMIN_TOKEN } from '../../support/testApp';
 import { startHeraldProcess, type HeraldProcess } from './heraldProcess';
 
@@ -41,7 +41,7 @@ export function createChaosDeployment(baseEnv: Record<string, string> = {}): Cha
   const schema = `chaos_${id}`;
   const prefix = `chaos${id}.`;
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-chaos-'));
-  const databaseUrl = `${TEST_DATABASE_URL}${TEST_DATABASE_URL.includes('?') ? '&' : '?'}schema=${schema}`;
+  const databaseUrl = withSchema(TEST_DATABASE_URL, schema);
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     AMQP_URL: TEST_AMQP_URL,

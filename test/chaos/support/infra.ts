@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { TEST_AMQP_URL, TEST_DATABASE_URL, canConnect } from '../../support/services';
+import { TEST_AMQP_URL, TEST_DATABASE_URL, amqpVhost, canConnect } from '../../support/services';
 
 const run = promisify(execFile);
 
@@ -13,6 +13,8 @@ export interface QueueCounts {
 export async function queueCounts(prefix: string): Promise<Map<string, QueueCounts>> {
   const { stdout } = await run('rabbitmqctl', [
     'list_queues',
+    '-p',
+    amqpVhost(TEST_AMQP_URL),
     '-q',
     '--no-table-headers',
     'name',

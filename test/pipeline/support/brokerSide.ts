@@ -1,7 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
-import { describeWith } from '../../support/services';
+import { amqpVhost, describeWith, TEST_AMQP_URL } from '../../support/services';
 
 const run = promisify(execFile);
 
@@ -70,6 +70,8 @@ export async function queueCounts(
   const { stdout } = await run('rabbitmqctl', [
     '-q',
     'list_queues',
+    '-p',
+    amqpVhost(TEST_AMQP_URL),
     '--no-table-headers',
     'name',
     'messages_ready',
