@@ -5,7 +5,8 @@ import { HeraldError } from '../errors';
  * synchronously, so nothing else runs on the event loop meanwhile, yet a render can still be starved:
  * the process descheduled on a busy machine, or a long garbage collection. Comparing the CPU time this
  * process spent during the render with the wall time tells the two apart: a render that used most of
- * its budget in CPU is the template's own work (permanent); one that did not was starved (retry).
+ * its budget in CPU is the template's own work (permanent); one that did not is given more wall time, and
+ * is retried later only if it stays starved.
  */
 export class RenderStarvedError extends HeraldError {
   readonly retryable = true;
@@ -20,6 +21,8 @@ export class RenderStarvedError extends HeraldError {
 
 /** Share of the render limit that must have been CPU time for a limit hit to count as the template's own. */
 const OWN_WORK_SHARE = 0.5;
+/** How far past the render limit, in wall time, a starved render may be stretched before it is retried later. */
+const MAX_STRETCH = 10;
 
 export interface RenderClock {
   readonly startedAt: number;
@@ -31,12 +34,22 @@ export const startRenderClock = (): RenderClock => ({
   cpu: process.cpuUsage(),
 });
 
-/** True when the render that `clock` timed spent less than half its limit on the CPU. */
-export function wasStarved(
-  clock: RenderClock,
-  limitMs: number,
-): { starved: boolean; cpuMs: number; wallMs: number } {
+export type LimitVerdict =
+  | { verdict: 'own_work'; cpuMs: number; wallMs: number }
+  | { verdict: 'starved'; cpuMs: number; wallMs: number }
+  | { verdict: 'stretch'; cpuMs: number; wallMs: number; wallLeftMs: number };
+
+/**
+ * After a render (and any re-renders) since `clock` hit the wall-clock limit: the template's own work
+ * when this process spent at least half the limit on the CPU meanwhile; otherwise render again with the
+ * wall time left of the stretch, or, when none is left, starved.
+ */
+export function judgeLimitHit(clock: RenderClock, limitMs: number): LimitVerdict {
   const used = process.cpuUsage(clock.cpu);
   const cpuMs = (used.user + used.system) / 1000;
-  return { starved: cpuMs < limitMs * OWN_WORK_SHARE, cpuMs, wallMs: performance.now() - clock.startedAt };
+  const wallMs = performance.now() - clock.startedAt;
+  if (cpuMs >= limitMs * OWN_WORK_SHARE) return { verdict: 'own_work', cpuMs, wallMs };
+  const wallLeftMs = limitMs * MAX_STRETCH - wallMs;
+  if (wallLeftMs <= 0) return { verdict: 'starved', cpuMs, wallMs };
+  return { verdict: 'stretch', cpuMs, wallMs, wallLeftMs };
 }

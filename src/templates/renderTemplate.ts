@@ -10,7 +10,7 @@ import {
   type RenderLimits,
 } from './liquidEngine';
 import { parseVariableName } from './checkVariables';
-import { RenderStarvedError, startRenderClock, wasStarved } from './renderBudget';
+import { judgeLimitHit, RenderStarvedError, startRenderClock } from './renderBudget';
 import type { StoredTemplateVersion } from './storedTemplateVersion';
 import { mergeLocale, recordFields, resolveLocale, textFields } from './templateParts';
 
@@ -131,20 +131,27 @@ export function createTemplateRenderer(
 
   /**
    * Synchronous, so the render limit's clock runs only while this render works: a thousand renders of one
-   * burst no longer share one deadline. A limit hit that the CPU time does not explain is load, not the
-   * template, and is retryable.
+   * burst no longer share one deadline. A limit hit that the CPU time does not explain is the machine, not
+   * the template: the render gets more wall time (up to a stretch), so a runaway template is still judged
+   * by the CPU it burnt, and a render that stays starved past the stretch is retryable.
    */
   function renderField(channel: string, f: CompiledField, scope: Record<string, unknown>): string {
+    const engine = f.html ? engines.html : engines.text;
     const clock = startRenderClock();
-    try {
-      return String((f.html ? engines.html : engines.text).renderSync(f.parsed, scope));
-    } catch (err) {
-      const info = describeLiquidError(err);
-      if (/template render limit exceeded/.test(info.message)) {
-        const spent = wasStarved(clock, limits.renderLimit);
-        if (spent.starved) throw new RenderStarvedError(channel, f.field, spent.cpuMs, spent.wallMs);
+    let renderLimit = limits.renderLimit;
+    for (;;) {
+      try {
+        return String(engine.renderSync(f.parsed, scope, { renderLimit }));
+      } catch (err) {
+        const info = describeLiquidError(err);
+        if (!/template render limit exceeded/.test(info.message))
+          throw new TemplateRenderError({ channel, field: f.field, ...info });
+        const spent = judgeLimitHit(clock, limits.renderLimit);
+        if (spent.verdict === 'own_work') throw new TemplateRenderError({ channel, field: f.field, ...info });
+        if (spent.verdict === 'starved')
+          throw new RenderStarvedError(channel, f.field, spent.cpuMs, spent.wallMs);
+        renderLimit = spent.wallLeftMs;
       }
-      throw new TemplateRenderError({ channel, field: f.field, ...info });
     }
   }
 

@@ -15,6 +15,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * items until they happened to reconnect.
  */
 describeWithBrokerCli('IM fan-out gap on a gateway: live sockets still get every item', () => {
+  jest.setTimeout(120_000);
   let dep: TestDeployment;
   let sdk: HeraldPublisher;
   let client: TestClient;

@@ -64,10 +64,22 @@ describe('render budget', () => {
     // Atomics.wait blocks the thread without using the CPU, as a descheduled process would.
     const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
     const renderer = createTemplateRenderer({ engines: enginesWith(sleep) });
-    const v = version({ im: { title: 't', body: '{{ 300 | stall }}{{ n }}' } });
+    // Longer than the whole stretch (ten times the 200 ms limit), without using the CPU.
+    const v = version({ im: { title: 't', body: '{{ 2500 | stall }}{{ n }}' } });
     const err = await renderer.render(v, { data: { n: 1 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RenderStarvedError);
     expect((err as RenderStarvedError).code).toBe('render_starved');
+  });
+
+  it('gives a render starved once more wall time instead of failing it', async () => {
+    let stalls = 1;
+    const sleepOnce = (ms: number) => {
+      if (stalls-- > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    };
+    const renderer = createTemplateRenderer({ engines: enginesWith(sleepOnce) });
+    const v = version({ im: { title: 't', body: '{{ 300 | stall }}{{ n }}' } });
+    const out = await renderer.render(v, { data: { n: 1 } });
+    expect(out.im?.body).toBe('3001');
   });
 
   it('keeps a limit hit from the template own work permanent', async () => {
