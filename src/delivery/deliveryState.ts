@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlClient, TransactionalSqlClient } from '../db/sqlClient';
-import type { ChannelName } from '../senders/registry';
+// The database enum, which src/senders/registry.ts checks equals the registered channel names.
+import type { Channel as ChannelName } from '../generated/prisma/enums';
 import { TERMINAL, type AttemptOutcome, type DeliveryStatus, type MessageStatus } from './statuses';
 
 export { TERMINAL, type DeliveryStatus, type MessageStatus };

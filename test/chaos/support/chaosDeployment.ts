@@ -15,7 +15,7 @@ import { ADMIN_TOKEN } from '../../support/testApp';
 import { startHeraldProcess, type HeraldProcess } from './heraldProcess';
 
 export const TEMPLATE = 'chaos_notice';
-const JWT_SECRET = 'chaos-jwt-secret-0123456789abcdef-0123456789';
+export const JWT_SECRET = 'chaos-jwt-secret-0123456789abcdef-0123456789';
 
 /**
  * A database schema, queue prefix and HERALD_HOME of one scenario's own, the Herald child processes
