@@ -130,7 +130,9 @@ describe('templates are sandboxed (REST API)', () => {
       const started = Date.now();
       const p = await preview(code, { note: 'n' });
       expect([p.status, p.body.code]).toEqual([422, 'template_render']);
-      expect(Date.now() - started).toBeLessThan(3000);
+      // Bounded: at most the render limit in CPU, stretched to ten times it in wall time on a starved
+      // machine (src/templates/renderBudget.ts); generous here, since the suite runs beside others.
+      expect(Date.now() - started).toBeLessThan(15_000);
     });
 
     it('keeps the server responsive while bombs render', async () => {
@@ -141,7 +143,7 @@ describe('templates are sandboxed (REST API)', () => {
       expect(health.statusCode).toBe(200);
       const answers = await Promise.all(attacks);
       expect(answers.map((a) => a.status)).toEqual([422, 422, 422, 422]);
-      expect(Date.now() - started).toBeLessThan(5000);
+      expect(Date.now() - started).toBeLessThan(30_000);
       const { code: ok } = await save('fine {{ note }}');
       expect((await preview(ok, { note: 'n' })).body.channels?.im?.title).toBe('fine n');
     });
