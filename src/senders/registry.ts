@@ -1,5 +1,6 @@
 import type { Channel as DbChannel, ChannelAccountType as DbAccountType } from '../generated/prisma/enums';
 import { dingtalk } from './dingtalk';
+import { feishu } from './feishu';
 import { im } from './im';
 import { mail } from './mail';
 import {
@@ -12,7 +13,7 @@ import {
 } from './channelSet';
 
 /** Every channel Herald sends on. Adding one: its folder under src/senders, one line here, a migration. */
-export const channels = [mail, dingtalk, im] as const;
+export const channels = [mail, dingtalk, im, feishu] as const;
 
 export type Channels = typeof channels;
 export type ChannelName = NameOf<Channels>;
