@@ -105,6 +105,12 @@ export interface CommonRecipient {
 export type RecipientOf<S extends z.ZodRawShape> = CommonRecipient & z.infer<z.ZodObject<S>>;
 type Infer<S extends z.ZodRawShape> = RecipientOf<S>;
 
+/** What a channel's own check found wrong with a template part. */
+export interface PartIssue {
+  field: string;
+  message: string;
+}
+
 /** Nothing to send for this delivery, and why (it ends `skipped`). */
 export interface Skip {
   skip: string;
@@ -149,6 +155,11 @@ export interface ChannelSpec<
   htmlFields?: readonly (keyof z.infer<Part> & string)[];
   /** Object fields whose top-level string values are rendered as text (`data.key`). */
   recordFields?: readonly (keyof z.infer<Part> & string)[];
+  /**
+   * The channel's own checks of a template part, run when a template is saved (on each part, and on each
+   * locale override merged over its base part); an empty list when the part is fine.
+   */
+  checkPart?(part: z.infer<Part>): PartIssue[];
   /** The channel-account type, if the channel has accounts. */
   account?: Account;
   /** Default concurrent sends; `HERALD_CONCURRENCY_<NAME>` overrides it. */
@@ -216,6 +227,8 @@ export interface AnyChannel {
   readonly textFields: readonly string[];
   readonly htmlFields?: readonly string[];
   readonly recordFields?: readonly string[];
+  /** Called with a part that passed `part` (method syntax: each channel takes its own part type). */
+  checkPart?(part: Record<string, unknown>): PartIssue[];
   readonly account?: AnyAccountType;
   readonly concurrency: number;
   readonly budget?: { perWindow: number; windowMs: number };

@@ -3,6 +3,7 @@ import { dingtalk } from './dingtalk';
 import { feishu } from './feishu';
 import { im } from './im';
 import { mail } from './mail';
+import { wecom } from './wecom';
 import {
   accountTypesOf,
   namesOf,
@@ -13,7 +14,7 @@ import {
 } from './channelSet';
 
 /** Every channel Herald sends on. Adding one: its folder under src/senders, one line here, a migration. */
-export const channels = [mail, dingtalk, im, feishu] as const;
+export const channels = [mail, dingtalk, im, feishu, wecom] as const;
 
 export type Channels = typeof channels;
 export type ChannelName = NameOf<Channels>;
