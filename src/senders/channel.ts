@@ -111,6 +111,38 @@ export interface PartIssue {
   message: string;
 }
 
+/** What a later check (a follow-up) found out about a send the vendor had accepted. */
+export type FollowUpFinding =
+  | { deliveryId: string; action: 'delivered'; read: boolean }
+  | { deliveryId: string; action: 'failed'; code: string; reason: string }
+  /** Out of rounds without an answer: stays `sent`, with the reason noted. */
+  | { deliveryId: string; action: 'unconfirmed'; reason: string };
+
+/** One follow-up to run later: JSON that the channel's runner parses with its own schema. */
+export interface PlannedFollowUp {
+  channel: string;
+  payload: unknown;
+}
+
+export interface FollowUpRunner {
+  /** Runs one follow-up of the round whose delays are `delaysMs`; `next` is the same follow-up again later. */
+  run(
+    payload: unknown,
+    delaysMs: readonly number[],
+  ): Promise<{ findings: FollowUpFinding[]; next?: { payload: unknown; delayMs: number } }>;
+}
+
+/**
+ * A later look at sends the vendor accepted but may still drop (DingTalk's getsendresult): planned from the
+ * send's jobs and outcomes, scheduled durably after the sent rows commit, run by the consumer role.
+ */
+export interface FollowUpSpec<Job> {
+  /** The delay before each round, the first counted from the send; HERALD_FOLLOW_UP_DELAYS overrides. */
+  delaysMs: readonly number[];
+  plan(jobs: readonly Job[], outcomes: readonly SendOutcome[]): unknown[];
+  createRunner(deps: SenderDeps, accounts: AccountLookup): FollowUpRunner;
+}
+
 /** Nothing to send for this delivery, and why (it ends `skipped`). */
 export interface Skip {
   skip: string;
@@ -173,6 +205,8 @@ export interface ChannelSpec<
     input: JobInput<z.infer<Rendered>, Infer<RecipientShape>, AccountConfigOf<NonNullable<Account>>>,
   ): Promise<Job | Skip>;
   createSender(deps: SenderDeps): Sender<Job>;
+  /** A later check of accepted sends, if the vendor can accept and then drop a message. */
+  followUp?: FollowUpSpec<Job>;
 }
 
 /** One claimed delivery to send: its job base, the rendered parts of its recipient, the recipient. */
@@ -192,6 +226,8 @@ export interface ChannelRuntime<Name extends string = string, Rendered = unknown
   sendBatch(
     items: ReadonlyArray<ChannelBatchItem<Name, Rendered, R>>,
     envelope: { to: readonly R[]; atAll: boolean },
+    /** Receives the follow-ups the sends call for (channels with `followUp`). */
+    followUps?: (planned: PlannedFollowUp[]) => void,
   ): Promise<BatchResult[]>;
   close(): Promise<void>;
 }
@@ -235,6 +271,10 @@ export interface AnyChannel {
   readonly vendorHosts: readonly string[];
   address(recipient: never): string | undefined;
   createSender(deps: SenderDeps): Sender<JobBase>;
+  readonly followUp?: {
+    delaysMs: readonly number[];
+    createRunner(deps: SenderDeps, accounts: AccountLookup): FollowUpRunner;
+  };
   bind(opts: {
     sender: Sender<JobBase>;
     accounts: AccountLookup;
@@ -300,7 +340,8 @@ export function defineChannel<
       }
 
       async function send(jobs: Job[]): Promise<Array<{ outcome: SendOutcome; durationMs: number }>> {
-        if (sender.sendMany && jobs.length > 1) {
+        // sendMany also for one job when there is a follow-up: the plan needs each job with its outcome.
+        if (sender.sendMany && (jobs.length > 1 || spec.followUp)) {
           const sendMany = sender.sendMany.bind(sender);
           const started = now();
           const outcomes = await limited(() => sendMany(jobs)).catch((err: unknown) =>
@@ -322,7 +363,7 @@ export function defineChannel<
 
       return {
         name: spec.name,
-        async sendBatch(items, envelope) {
+        async sendBatch(items, envelope, followUps) {
           const prepared = await Promise.all(items.map((item) => prepare(item, envelope)));
           const results: BatchResult[] = new Array<BatchResult>(items.length);
           const jobs: Job[] = [];
@@ -336,6 +377,13 @@ export function defineChannel<
             }
           });
           const sent = jobs.length ? await send(jobs) : [];
+          if (spec.followUp && followUps && jobs.length) {
+            const planned = spec.followUp.plan(
+              jobs,
+              sent.map((s) => s.outcome),
+            );
+            if (planned.length) followUps(planned.map((payload) => ({ channel: spec.name, payload })));
+          }
           sent.forEach((s, j) => {
             const at = jobAt[j];
             if (at !== undefined) results[at] = { kind: 'tried', ...s };

@@ -1,7 +1,8 @@
 import { createHeraldPublisher, type HeraldPublisher } from '../../src/sdk/publisher';
 import { startFakeDingTalkWork, type FakeDingTalkWork } from '../senders/support/fakeDingTalkWork';
+import { SAME_CONTENT_RULE } from '../senders/support/fakeDingTalkWork';
 import { TEST_AMQP_URL, describeWith } from '../support/services';
-import { createTestDeployment, type TestDeployment } from '../support/testHerald';
+import { createTestDeployment, eventually, type TestDeployment } from '../support/testHerald';
 import { heraldApi, type DeliveryWithAttempts } from '../support/heraldApi';
 import { startTlsFront, trustTlsFront, type TlsFront } from './support/tlsFront';
 
@@ -26,7 +27,8 @@ describeWith(['postgres', 'rabbitmq'], 'e2e: DingTalk work notifications through
     dingtalk = await startFakeDingTalkWork({ users: ['li', 'wang', 'zhao'] });
     front = await startTlsFront(dingtalk.baseUrl);
     untrust = trustTlsFront();
-    dep = createTestDeployment();
+    // The later check's rounds in fractions of a second instead of 1, 5 and 30 minutes.
+    dep = createTestDeployment({ HERALD_FOLLOW_UP_DELAYS: '300ms,600ms,1s' });
     const h = await dep.start();
     api = heraldApi(h.baseUrl);
     sdk = await createHeraldPublisher({ url: TEST_AMQP_URL, prefix: dep.prefix });
@@ -97,11 +99,18 @@ describeWith(['postgres', 'rabbitmq'], 'e2e: DingTalk work notifications through
     await sdk.publish({ id: 'e2e-work-1', template: 'payslip', to: recipients, data: { month: '2026-11' } });
     const message = await api.finished('e2e-work-1');
     const deliveries = [...message.deliveries].sort(byRecipient);
-    expect(deliveries.map((d) => [d.channel, d.recipientIndex, d.status, d.attemptLog.length])).toEqual([
-      ['dingtalk_work', 0, 'sent', 1],
-      ['dingtalk_work', 1, 'sent', 1],
-      ['dingtalk_work', 2, 'sent', 1],
-      ['dingtalk_work', 3, 'skipped', 0],
+    // `sent` when the sends were recorded; the later check may already have found them delivered.
+    expect(deliveries.map((d) => [d.channel, d.recipientIndex, d.attemptLog.length])).toEqual([
+      ['dingtalk_work', 0, 1],
+      ['dingtalk_work', 1, 1],
+      ['dingtalk_work', 2, 1],
+      ['dingtalk_work', 3, 0],
+    ]);
+    expect(deliveries.map((d) => d.status)).toEqual([
+      expect.stringMatching(/^(sent|delivered)$/),
+      expect.stringMatching(/^(sent|delivered)$/),
+      expect.stringMatching(/^(sent|delivered)$/),
+      'skipped',
     ]);
     expect(deliveries[3]?.reason).toBe('recipient has no dingtalkUserId for a work notification');
 
@@ -128,6 +137,46 @@ describeWith(['postgres', 'rabbitmq'], 'e2e: DingTalk work notifications through
       taskOf('zhao'),
     ]);
     expect(deliveries[0]?.attemptLog[0]).toMatchObject({ attempt: 1, outcome: 'sent', errorCode: null });
+
+    // The later check (getsendresult, one per task) finds all three in DingTalk's unread list.
+    const checked = await eventually(async () => {
+      const m = await api.message('e2e-work-1');
+      const done = m?.deliveries.filter((d) => d.status === 'delivered').length === 3;
+      return done ? m : undefined;
+    }, 20_000);
+    expect(checked.deliveries.every((d) => d.attemptLog.length <= 1)).toBe(true);
+    const checks = dingtalk.requests.filter((r) => r.path.endsWith('/getsendresult'));
+    expect(checks.map((c) => (c.body as { task_id: number }).task_id).sort()).toEqual(
+      [Number(taskOf('li,wang')), Number(taskOf('zhao'))].sort(),
+    );
+  }, 60_000);
+
+  it('records as failed, with the reason, a message DingTalk accepted and then dropped', async () => {
+    // The same payslip to Li again: DingTalk answers success, then drops it (same content twice a day).
+    const sendsBefore = dingtalk.requests.filter((r) => r.path.endsWith('/asyncsend_v2')).length;
+    await sdk.publish({
+      id: 'e2e-work-3',
+      template: 'payslip',
+      to: [recipients[0]!],
+      data: { month: '2026-11' },
+    });
+    const message = await api.finished('e2e-work-3');
+    const sends = dingtalk.requests.filter((r) => r.path.endsWith('/asyncsend_v2')).slice(sendsBefore);
+    expect(sends.map((s) => (s.answer as { errcode: number }).errcode)).toEqual([0]);
+    const id = message.deliveries[0]?.id;
+
+    const failed = await eventually(async () => {
+      const m = await api.message('e2e-work-3');
+      const d = m?.deliveries.find((x) => x.id === id);
+      return d?.status === 'failed' ? d : undefined;
+    }, 20_000);
+    expect(failed.reason).toContain('DingTalk accepted the message but did not deliver it');
+    expect(failed.attempts).toBe(1);
+    expect(failed.attemptLog.map((a) => [a.attempt, a.outcome, a.errorCode])).toEqual([
+      [1, 'sent', null],
+      [1, 'permanent', `dingtalk_work_forbidden_${SAME_CONTENT_RULE}`],
+    ]);
+    expect(failed.attemptLog[0]?.providerId).toBe(String((sends[0]?.answer as { task_id: number }).task_id));
   }, 60_000);
 
   it("fails at once with DingTalk's errcode when the app's agent id is wrong (60011)", async () => {

@@ -1,14 +1,23 @@
 import { z } from 'zod';
-import { defineAccountType, defineChannel, type Skip } from '../channel';
+import { defineAccountType, defineChannel, type FollowUpRunner, type Skip } from '../channel';
+import { createAccessTokens } from './accessTokens';
+import { createWorkResultChecker } from './checkSendResult';
+import {
+  decideAfterCheck,
+  planResultChecks,
+  WORK_CHECK_DELAYS_MS,
+  workResultCheckSchema,
+} from './resultCheckPlan';
 import { toWorkJob } from './toWorkJob';
 import {
+  WORK_DEFAULT_BASE_URL,
   WORK_HOSTS,
   splitWorkAccount,
   toWorkAppAccount,
   workAppConfigInputSchema,
   workAppPublicConfigSchema,
 } from './workAccount';
-import type { DingTalkWorkJob } from './workJob';
+import type { DingTalkWorkJob, WorkAppAccount } from './workJob';
 import { workPartSchema } from './workPart';
 import { createDingTalkWorkSender } from './workSender';
 
@@ -61,4 +70,39 @@ export const dingtalkWork = defineChannel({
     return toWorkJob(base, message, app, { dingtalkUserId: recipient.dingtalkUserId });
   },
   createSender: (deps) => createDingTalkWorkSender({ log: deps.log }),
+  // DingTalk answers success and then drops what is over its flow control: getsendresult tells.
+  followUp: {
+    delaysMs: WORK_CHECK_DELAYS_MS,
+    plan: planResultChecks,
+    createRunner(deps, accounts): FollowUpRunner {
+      const tokens = createAccessTokens({ baseUrl: WORK_DEFAULT_BASE_URL, timeoutMs: 10_000 });
+      const checker = createWorkResultChecker({ baseUrl: WORK_DEFAULT_BASE_URL, tokens });
+      return {
+        async run(payload, delaysMs) {
+          const check = workResultCheckSchema.parse(payload);
+          let app: WorkAppAccount | undefined;
+          try {
+            app = await accounts.find(workAppAccount, check.account);
+          } catch (err) {
+            deps.log.warn({ err, account: check.account }, 'dingtalk_work: the checked app account is gone');
+          }
+          const reason = `the app account "${check.account}" no longer exists; not checked`;
+          if (!app)
+            return {
+              findings: check.deliveries.map((d) => ({
+                deliveryId: d.deliveryId,
+                action: 'unconfirmed',
+                reason,
+              })),
+            };
+          const users = check.deliveries.map((d) => d.userId);
+          const plan = decideAfterCheck(check, await checker.check(app, check.taskId, users), delaysMs);
+          return {
+            findings: plan.decisions,
+            ...(plan.next ? { next: { payload: plan.next.check, delayMs: plan.next.delayMs } } : {}),
+          };
+        },
+      };
+    },
+  },
 });
