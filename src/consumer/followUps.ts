@@ -70,7 +70,9 @@ export function createFollowUpQueue(opts: FollowUpQueueOptions) {
       return;
     }
     const { findings, next } = await spec.runner.run(parsed.payload, spec.delaysMs);
-    await retryWhileInfraDown(() => recordFollowUpFindings(opts.sql, findings), { stopping: () => false });
+    await retryWhileInfraDown(() => recordFollowUpFindings(opts.sql, findings), {
+      stopping: () => stopping,
+    });
     if (next) await publish(ch, { channel: parsed.channel, payload: next.payload }, next.delayMs);
     ch.ack(msg);
   }

@@ -133,7 +133,7 @@ export interface FollowUpRunner {
 }
 
 /**
- * A later look at sends the vendor accepted but may still drop (DingTalk's getsendresult): planned from the
+ * A later look at sends the vendor accepted but may still drop (a send-result query): planned from the
  * send's jobs and outcomes, scheduled durably after the sent rows commit, run by the consumer role.
  */
 export interface FollowUpSpec<Job> {
