@@ -8,6 +8,7 @@ import { topologyNames } from './broker/topologyNames';
 import type { Config } from './config/loadConfig';
 import { resolveLocalSecrets, type LocalSecrets } from './config/localSecrets';
 import { createPipelineMetrics } from './consumer/pipelineMetrics';
+import type { FollowUpChannel } from './consumer/followUps';
 import { startPipeline } from './consumer/pipeline';
 import { registerQueueDepthGauge } from './consumer/queueDepthGauge';
 import { bindTemplates } from './consumer/templateBinding';
@@ -17,6 +18,7 @@ import { migrateDatabase } from './db/migrateDatabase';
 import { createImRuntime } from './gateway/imRuntime';
 import { createInboxStore } from './inbox/inboxStore';
 import { bindChannels, concurrencyVariable } from './senders/channelSet';
+import type { AnyChannel } from './senders/channel';
 import { channels } from './senders/registry';
 import { createServices } from './services';
 
@@ -105,18 +107,27 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
     }
 
     const accounts = base.accounts;
+    const senderDeps = {
+      db,
+      log,
+      homeDir: config.homeDir,
+      inbox: im.inbox,
+      imBus: im.bus,
+      onAccountChange: (listener: (name: string) => void) => accounts.onChange((name) => listener(name)),
+    };
     const channelRuntimes = bindChannels(channels, {
       accounts,
-      deps: {
-        db,
-        log,
-        homeDir: config.homeDir,
-        inbox: im.inbox,
-        imBus: im.bus,
-        onAccountChange: (listener) => accounts.onChange((name) => listener(name)),
-      },
+      deps: senderDeps,
       slotFor: (name) => createConcurrencyLimit(config[concurrencyVariable(name)]),
     });
+    const followUps = new Map<string, FollowUpChannel>();
+    const registered: readonly AnyChannel[] = channels;
+    for (const c of registered)
+      if (c.followUp)
+        followUps.set(c.name, {
+          runner: c.followUp.createRunner(senderDeps, accounts),
+          delaysMs: config.HERALD_FOLLOW_UP_DELAYS ?? c.followUp.delaysMs,
+        });
     closers.push(() => Promise.all([...channelRuntimes.values()].map((c) => c.close())));
 
     const pipeline = await startPipeline({
@@ -128,6 +139,7 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
       metrics: createPipelineMetrics(metrics),
       log,
       consume: roles.has('consumer') || !broker,
+      followUps,
     });
     if (broker)
       registerQueueDepthGauge(metrics, broker, pipeline.services.names, config.HERALD_RETRY_DELAYS, db.sql);

@@ -12,6 +12,10 @@ export interface TopologyNames {
   im: string;
   /** Fan-out exchange for cache invalidation (template changes) across instances. */
   events: string;
+  /** Quorum queue of channels' later checks (follow-ups) that are due. */
+  followUp: string;
+  /** One queue per follow-up delay, `<prefix>herald.followup.wait.<ms>`, dead-lettering into `followUp`. */
+  followUpWait(delayMs: number): string;
 }
 
 export function topologyNames(prefix = ''): TopologyNames {
@@ -22,5 +26,7 @@ export function topologyNames(prefix = ''): TopologyNames {
     dead: `${prefix}herald.dead`,
     im: `${prefix}herald.im`,
     events: `${prefix}herald.events`,
+    followUp: `${prefix}herald.followup`,
+    followUpWait: (ms) => `${prefix}herald.followup.wait.${ms}`,
   };
 }

@@ -68,6 +68,8 @@ export const envSchema = z.object({
   HERALD_PREFETCH: intFrom(200, 1).pipe(z.number().max(65535)),
   HERALD_RETRY_DELAYS: durations.default([10_000, 30_000, 60_000, 180_000, 480_000, 1_080_000]),
   HERALD_DELIVERY_LIMIT: intFrom(5, 1),
+  /** The rounds of channels' later checks (each channel's own by default); for tests and tuning. */
+  HERALD_FOLLOW_UP_DELAYS: durations.optional(),
   ...concurrencyShape,
   HERALD_ADMIN_TOKENS: list.pipe(
     z.array(z.string().min(16, 'each admin token needs at least 16 characters')),

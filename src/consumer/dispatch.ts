@@ -11,6 +11,7 @@ import {
   type MessageStatus,
 } from '../delivery/deliveryState';
 import type { DeliveryStore } from '../delivery/deliveryStore';
+import type { PlannedFollowUp } from '../senders/channel';
 import type { DispatchResult, ResolvedTemplate, TemplateResolver } from './dispatchTypes';
 import type { PipelineMetrics } from './pipelineMetrics';
 import { planDeliveries, selectChannels } from './planDeliveries';
@@ -26,6 +27,8 @@ export interface DispatchDeps extends SendDeps {
   templates: TemplateResolver;
   log: FastifyBaseLogger;
   metrics?: PipelineMetrics;
+  /** Schedules channels' later checks durably (RabbitMQ); without it (in-process queue) there are none. */
+  followUps?: { schedule(planned: readonly PlannedFollowUp[]): Promise<void> };
 }
 
 const stringField = (input: unknown, key: string): string | undefined => {
@@ -95,7 +98,9 @@ async function sendDue(
     planned: planDeliveries(env, channels),
   });
   const claimed = all.some((d) => !TERMINAL.has(d.status)) ? await deps.store.claim(env.id) : [];
-  const results = claimed.length ? await sendDeliveries(env, template, claimed, deps) : [];
+  const planned: PlannedFollowUp[] = [];
+  const collect = deps.followUps ? (p: PlannedFollowUp[]) => planned.push(...p) : undefined;
+  const results = claimed.length ? await sendDeliveries(env, template, claimed, deps, collect) : [];
   if (deps.metrics) countResults(deps.metrics, claimed, results);
 
   const byId = new Map(all.map((d) => [d.id, { status: d.status, next: d.nextAttemptAt?.getTime() }]));
@@ -116,6 +121,9 @@ async function sendDue(
           'database unavailable; holding the outcome of sent deliveries',
         ),
     });
+
+  // Only now that the sent rows are committed: a check must never find its delivery not yet `sent`.
+  if (planned.length && deps.followUps) await deps.followUps.schedule(planned);
 
   // A delivery another consumer is sending (the same id published twice) usually finishes in
   // milliseconds: look again soon rather than at the end of its lease.

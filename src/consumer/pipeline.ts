@@ -11,6 +11,7 @@ import { createDeliveryStore } from '../delivery/deliveryStore';
 import { dispatch, type DispatchDeps } from './dispatch';
 import type { TemplateResolver } from './dispatchTypes';
 import { createAmqpEnvelopePublisher, type EnvelopePublisher } from '../broker/envelopePublisher';
+import { createFollowUpQueue, type FollowUpChannel } from './followUps';
 import { createLocalRunner } from './localRunner';
 import type { PipelineMetrics } from './pipelineMetrics';
 import { retryQueueDelays } from './retryPolicy';
@@ -32,6 +33,8 @@ export interface PipelineOptions {
   log: FastifyBaseLogger;
   /** Whether this instance consumes (HERALD_ROLES has `consumer`). */
   consume: boolean;
+  /** Channels with a later check, by name (run on RabbitMQ only). */
+  followUps?: ReadonlyMap<string, FollowUpChannel>;
 }
 
 /** Send leases outlast the slowest send (SMTP and DingTalk time out well within it). */
@@ -46,6 +49,10 @@ export async function startPipeline(
 ): Promise<{ services: PipelineServices; stop(): Promise<void> }> {
   const { config, db, broker, log } = opts;
   const names = topologyNames(config.HERALD_QUEUE_PREFIX);
+  const followUps =
+    broker && opts.consume && opts.followUps?.size
+      ? createFollowUpQueue({ broker, names, channels: opts.followUps, sql: db.sql, log })
+      : undefined;
   const dispatchDeps: DispatchDeps = {
     sql: db.sql,
     templates: opts.templates,
@@ -55,6 +62,7 @@ export async function startPipeline(
     log,
     metrics: opts.metrics,
     store: createDeliveryStore(db.sql, SEND_LEASE_MS),
+    followUps,
   };
   const run = (input: unknown) => dispatch(input, dispatchDeps);
   let publisher: EnvelopePublisher;
@@ -78,7 +86,11 @@ export async function startPipeline(
       });
       // Topology first (the runner declares it), then the publisher that relies on the exchange.
       await runner.start();
-      stop = () => runner.stop();
+      await followUps?.start();
+      stop = async () => {
+        await runner.stop();
+        await followUps?.stop();
+      };
     }
     await amqpPublisher.start();
   } else {

@@ -1,6 +1,7 @@
 import type { ChannelName, Envelope } from '../contract/envelope';
 import type { ChannelRuntimes } from '../senders/channelSet';
 import type { Channels } from '../senders/registry';
+import type { PlannedFollowUp } from '../senders/channel';
 import type { SendOutcome } from '../senders/sender';
 import type { AttemptResult, DeliveryRow } from '../delivery/deliveryState';
 import type { RenderedParts, ResolvedTemplate } from './dispatchTypes';
@@ -63,6 +64,7 @@ export async function sendDeliveries(
   template: ResolvedTemplate,
   claimed: readonly DeliveryRow[],
   deps: SendDeps,
+  followUps?: (planned: PlannedFollowUp[]) => void,
 ): Promise<AttemptResult[]> {
   const renders = new Map<number, Promise<RenderedParts>>();
   const renderFor = (index: number) => {
@@ -113,7 +115,7 @@ export async function sendDeliveries(
         parts,
         recipient: env.to[row.recipientIndex],
       }));
-      const outcomes = await runtime.sendBatch(items, envelope);
+      const outcomes = await runtime.sendBatch(items, envelope, followUps);
       group.forEach(({ row }, i) => {
         const o = outcomes[i];
         if (!o) throw new Error(`channel ${channel} answered fewer results than deliveries`);

@@ -338,3 +338,69 @@ export async function requeueFailed(sql: TransactionalSqlClient, deliveryId: str
     return { kind: 'requeued', delivery: row, envelope: d.envelope, templateCode: row.templateCode };
   });
 }
+
+/** What a later check (a follow-up) found out about a send the vendor had accepted. */
+export type FollowUpFinding =
+  | { deliveryId: string; action: 'delivered'; read: boolean }
+  | { deliveryId: string; action: 'failed'; code: string; reason: string }
+  /** Out of rounds without an answer: stays `sent`, with the reason noted. */
+  | { deliveryId: string; action: 'unconfirmed'; reason: string };
+
+/**
+ * Records a later check's findings in one transaction: a `sent` delivery the vendor did not deliver
+ * becomes `failed` with an attempt row (the checked attempt's number, the vendor's code and reason) and
+ * its message's status follows; a delivered one becomes `delivered` or `read`; an unconfirmed one stays
+ * `sent` with the reason noted. Deliveries no longer `sent` (checked already, retried by hand) are left
+ * alone, so a check that runs twice records once.
+ */
+export async function recordFollowUpFindings(
+  sql: TransactionalSqlClient,
+  findings: readonly FollowUpFinding[],
+): Promise<void> {
+  if (findings.length === 0) return;
+  const failed = findings.filter((f) => f.action === 'failed');
+  await sql.transaction(async (tx) => {
+    if (failed.length) {
+      const { rows } = await tx.query<{ messageId: string }>(
+        `WITH u AS (
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(id, code, reason)
+         ), changed AS (
+           UPDATE "Delivery" d SET status = 'failed', reason = u.reason, "updatedAt" = now()
+             FROM u WHERE d.id = u.id AND d.status = 'sent'
+           RETURNING d.id, d.attempts, d."messageId", u.code, u.reason
+         ), attempts AS (
+           INSERT INTO "DeliveryAttempt" ("deliveryId", attempt, outcome, "errorCode", "errorText", "durationMs", "createdAt")
+           SELECT id, attempts, 'permanent', code, left(reason, 2000), 0, now() FROM changed
+         )
+         SELECT DISTINCT "messageId" FROM changed`,
+        [failed.map((f) => f.deliveryId), failed.map((f) => f.code), failed.map((f) => f.reason)],
+      );
+      for (const { messageId } of rows) {
+        const statuses = await tx.query<{ status: DeliveryStatus }>(
+          `SELECT status FROM "Delivery" WHERE "messageId" = $1`,
+          [messageId],
+        );
+        await tx.query(
+          `UPDATE "Message" SET status = $2::"MessageStatus", "updatedAt" = now() WHERE id = $1`,
+          [messageId, messageStatusOf(statuses.rows.map((s) => s.status))],
+        );
+      }
+    }
+    const ids = (pick: (f: FollowUpFinding) => boolean) => findings.filter(pick).map((f) => f.deliveryId);
+    await markDelivered(
+      tx,
+      ids((f) => f.action === 'delivered' && !f.read),
+    );
+    await markRead(
+      tx,
+      ids((f) => f.action === 'delivered' && f.read),
+    );
+    const unconfirmed = findings.filter((f) => f.action === 'unconfirmed');
+    if (unconfirmed.length)
+      await tx.query(
+        `UPDATE "Delivery" d SET reason = u.reason, "updatedAt" = now()
+           FROM unnest($1::uuid[], $2::text[]) AS u(id, reason) WHERE d.id = u.id AND d.status = 'sent'`,
+        [unconfirmed.map((f) => f.deliveryId), unconfirmed.map((f) => `unconfirmed: ${f.reason}`)],
+      );
+  });
+}

@@ -105,6 +105,41 @@ export interface CommonRecipient {
 export type RecipientOf<S extends z.ZodRawShape> = CommonRecipient & z.infer<z.ZodObject<S>>;
 type Infer<S extends z.ZodRawShape> = RecipientOf<S>;
 
+/** What a channel's own check found wrong with a template part. */
+export interface PartIssue {
+  field: string;
+  message: string;
+}
+
+/** What a later check found out; the delivery-state owner applies it (recordFollowUpFindings). */
+export type { FollowUpFinding } from '../delivery/deliveryState';
+import type { FollowUpFinding } from '../delivery/deliveryState';
+
+/** One follow-up to run later: JSON that the channel's runner parses with its own schema. */
+export interface PlannedFollowUp {
+  channel: string;
+  payload: unknown;
+}
+
+export interface FollowUpRunner {
+  /** Runs one follow-up of the round whose delays are `delaysMs`; `next` is the same follow-up again later. */
+  run(
+    payload: unknown,
+    delaysMs: readonly number[],
+  ): Promise<{ findings: FollowUpFinding[]; next?: { payload: unknown; delayMs: number } }>;
+}
+
+/**
+ * A later look at sends the vendor accepted but may still drop (a send-result query): planned from the
+ * send's jobs and outcomes, scheduled durably after the sent rows commit, run by the consumer role.
+ */
+export interface FollowUpSpec<Job> {
+  /** The delay before each round, the first counted from the send; HERALD_FOLLOW_UP_DELAYS overrides. */
+  delaysMs: readonly number[];
+  plan(jobs: readonly Job[], outcomes: readonly SendOutcome[]): unknown[];
+  createRunner(deps: SenderDeps, accounts: AccountLookup): FollowUpRunner;
+}
+
 /** Nothing to send for this delivery, and why (it ends `skipped`). */
 export interface Skip {
   skip: string;
@@ -149,6 +184,11 @@ export interface ChannelSpec<
   htmlFields?: readonly (keyof z.infer<Part> & string)[];
   /** Object fields whose top-level string values are rendered as text (`data.key`). */
   recordFields?: readonly (keyof z.infer<Part> & string)[];
+  /**
+   * The channel's own checks of a template part, run when a template is saved (on each part, and on each
+   * locale override merged over its base part); an empty list when the part is fine.
+   */
+  checkPart?(part: z.infer<Part>): PartIssue[];
   /** The channel-account type, if the channel has accounts. */
   account?: Account;
   /** Default concurrent sends; `HERALD_CONCURRENCY_<NAME>` overrides it. */
@@ -162,6 +202,8 @@ export interface ChannelSpec<
     input: JobInput<z.infer<Rendered>, Infer<RecipientShape>, AccountConfigOf<NonNullable<Account>>>,
   ): Promise<Job | Skip>;
   createSender(deps: SenderDeps): Sender<Job>;
+  /** A later check of accepted sends, if the vendor can accept and then drop a message. */
+  followUp?: FollowUpSpec<Job>;
 }
 
 /** One claimed delivery to send: its job base, the rendered parts of its recipient, the recipient. */
@@ -181,6 +223,8 @@ export interface ChannelRuntime<Name extends string = string, Rendered = unknown
   sendBatch(
     items: ReadonlyArray<ChannelBatchItem<Name, Rendered, R>>,
     envelope: { to: readonly R[]; atAll: boolean },
+    /** Receives the follow-ups the sends call for (channels with `followUp`). */
+    followUps?: (planned: PlannedFollowUp[]) => void,
   ): Promise<BatchResult[]>;
   close(): Promise<void>;
 }
@@ -216,12 +260,18 @@ export interface AnyChannel {
   readonly textFields: readonly string[];
   readonly htmlFields?: readonly string[];
   readonly recordFields?: readonly string[];
+  /** Called with a part that passed `part` (method syntax: each channel takes its own part type). */
+  checkPart?(part: Record<string, unknown>): PartIssue[];
   readonly account?: AnyAccountType;
   readonly concurrency: number;
   readonly budget?: { perWindow: number; windowMs: number };
   readonly vendorHosts: readonly string[];
   address(recipient: never): string | undefined;
   createSender(deps: SenderDeps): Sender<JobBase>;
+  readonly followUp?: {
+    delaysMs: readonly number[];
+    createRunner(deps: SenderDeps, accounts: AccountLookup): FollowUpRunner;
+  };
   bind(opts: {
     sender: Sender<JobBase>;
     accounts: AccountLookup;
@@ -287,7 +337,8 @@ export function defineChannel<
       }
 
       async function send(jobs: Job[]): Promise<Array<{ outcome: SendOutcome; durationMs: number }>> {
-        if (sender.sendMany && jobs.length > 1) {
+        // sendMany also for one job when there is a follow-up: the plan needs each job with its outcome.
+        if (sender.sendMany && (jobs.length > 1 || spec.followUp)) {
           const sendMany = sender.sendMany.bind(sender);
           const started = now();
           const outcomes = await limited(() => sendMany(jobs)).catch((err: unknown) =>
@@ -309,7 +360,7 @@ export function defineChannel<
 
       return {
         name: spec.name,
-        async sendBatch(items, envelope) {
+        async sendBatch(items, envelope, followUps) {
           const prepared = await Promise.all(items.map((item) => prepare(item, envelope)));
           const results: BatchResult[] = new Array<BatchResult>(items.length);
           const jobs: Job[] = [];
@@ -323,6 +374,13 @@ export function defineChannel<
             }
           });
           const sent = jobs.length ? await send(jobs) : [];
+          if (spec.followUp && followUps && jobs.length) {
+            const planned = spec.followUp.plan(
+              jobs,
+              sent.map((s) => s.outcome),
+            );
+            if (planned.length) followUps(planned.map((payload) => ({ channel: spec.name, payload })));
+          }
           sent.forEach((s, j) => {
             const at = jobAt[j];
             if (at !== undefined) results[at] = { kind: 'tried', ...s };

@@ -1,7 +1,10 @@
 import type { Channel as DbChannel, ChannelAccountType as DbAccountType } from '../generated/prisma/enums';
 import { dingtalk } from './dingtalk';
+import { dingtalkWork } from './dingtalk_work';
+import { feishu } from './feishu';
 import { im } from './im';
 import { mail } from './mail';
+import { wecom } from './wecom';
 import {
   accountTypesOf,
   namesOf,
@@ -12,7 +15,7 @@ import {
 } from './channelSet';
 
 /** Every channel Herald sends on. Adding one: its folder under src/senders, one line here, a migration. */
-export const channels = [mail, dingtalk, im] as const;
+export const channels = [mail, dingtalk, im, feishu, wecom, dingtalkWork] as const;
 
 export type Channels = typeof channels;
 export type ChannelName = NameOf<Channels>;

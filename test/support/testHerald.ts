@@ -99,7 +99,20 @@ export function createTestDeployment(baseEnv: Record<string, string> = {}): Test
           loadConfig({ HERALD_RETRY_DELAYS: baseEnv.HERALD_RETRY_DELAYS ?? '200ms,400ms,800ms' })
             .HERALD_RETRY_DELAYS,
         );
-        for (const q of [names.dispatch, names.dead, ...delays.map((d) => names.retryQueue(d))])
+        const config = loadConfig({
+          ...baseEnv,
+          HERALD_FOLLOW_UP_DELAYS: baseEnv.HERALD_FOLLOW_UP_DELAYS ?? '1m,5m,30m',
+        });
+        const followUpQueues = [
+          names.followUp,
+          ...(config.HERALD_FOLLOW_UP_DELAYS ?? []).map((d) => names.followUpWait(d)),
+        ];
+        for (const q of [
+          names.dispatch,
+          names.dead,
+          ...delays.map((d) => names.retryQueue(d)),
+          ...followUpQueues,
+        ])
           await ch.deleteQueue(q);
         for (const x of [names.exchange, names.im, names.events]) await ch.deleteExchange(x);
         await ch.close();

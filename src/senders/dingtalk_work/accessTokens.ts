@@ -36,10 +36,10 @@ export function createAccessTokens(opts: AccessTokenOptions): AccessTokens {
   const cache = new Map<string, { token: string; refreshAt: number }>();
   const inFlight = new Map<string, Promise<TokenAnswer>>();
   const keyOf = (a: WorkAppAccount) =>
-    `${a.appKey}:${createHash('sha256').update(a.appSecret).digest('hex').slice(0, 16)}`;
+    `${a.apiBase ?? opts.baseUrl}\n${a.appKey}:${createHash('sha256').update(a.appSecret).digest('hex').slice(0, 16)}`;
 
   const fetchToken = async (account: WorkAppAccount, key: string): Promise<TokenAnswer> => {
-    const url = new URL('/gettoken', opts.baseUrl);
+    const url = new URL('/gettoken', account.apiBase ?? opts.baseUrl);
     url.searchParams.set('appkey', account.appKey);
     url.searchParams.set('appsecret', account.appSecret);
     let answer;

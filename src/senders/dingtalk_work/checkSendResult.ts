@@ -97,7 +97,7 @@ export function createWorkResultChecker(deps: WorkResultCheckerDeps): WorkResult
   const timeoutMs = deps.timeoutMs ?? 10_000;
   return {
     async check(account, taskId, userIds) {
-      const url = new URL('/topapi/message/corpconversation/getsendresult', deps.baseUrl);
+      const url = new URL('/topapi/message/corpconversation/getsendresult', account.apiBase ?? deps.baseUrl);
       const body = { agent_id: account.agentId, task_id: Number(taskId) };
       const call = async (token: string) => {
         url.searchParams.set('access_token', token);

@@ -62,11 +62,15 @@ export interface CheckPlan {
 }
 
 /** What a check's answer means for each delivery of the task, and whether to check again. */
-export function decideAfterCheck(check: WorkResultCheck, outcome: WorkCheckOutcome): CheckPlan {
+export function decideAfterCheck(
+  check: WorkResultCheck,
+  outcome: WorkCheckOutcome,
+  delaysMs: readonly number[] = WORK_CHECK_DELAYS_MS,
+): CheckPlan {
   if (outcome.kind === 'unchecked') {
     const why = `getsendresult failed: ${outcome.outcome.message}`;
     if (outcome.outcome.kind === 'permanent') return { decisions: unconfirmed(check.deliveries, why) };
-    return checkAgain(check, check.deliveries, why);
+    return checkAgain(check, check.deliveries, why, delaysMs);
   }
   const decisions: CheckDecision[] = [];
   const open: WorkResultCheck['deliveries'] = [];
@@ -79,13 +83,23 @@ export function decideAfterCheck(check: WorkResultCheck, outcome: WorkCheckOutco
     else open.push(d);
   }
   if (open.length === 0) return { decisions };
-  const rest = checkAgain(check, open, `DingTalk had not finished the task after ${check.round} checks`);
+  const rest = checkAgain(
+    check,
+    open,
+    `DingTalk had not finished the task after ${check.round} checks`,
+    delaysMs,
+  );
   return { ...rest, decisions: [...decisions, ...rest.decisions] };
 }
 
 /** The open deliveries checked again after the next delay, or, out of rounds, left unconfirmed. */
-function checkAgain(check: WorkResultCheck, open: WorkResultCheck['deliveries'], why: string): CheckPlan {
-  const delayMs = WORK_CHECK_DELAYS_MS[check.round];
+function checkAgain(
+  check: WorkResultCheck,
+  open: WorkResultCheck['deliveries'],
+  why: string,
+  delaysMs: readonly number[],
+): CheckPlan {
+  const delayMs = delaysMs[check.round];
   if (delayMs === undefined) return { decisions: unconfirmed(open, why) };
   return { decisions: [], next: { check: { ...check, deliveries: open, round: check.round + 1 }, delayMs } };
 }

@@ -19,12 +19,24 @@ export const workAppConfigInputSchema = z
         'write-only AppSecret (Client Secret); required on create, omitted on PUT keeps the stored one',
       ),
     agentId: z.int().positive().describe("the app's AgentId"),
+    apiBase: z
+      .url({ protocol: /^https$/, message: 'must be an https URL' })
+      .max(200)
+      .refine((u) => new URL(u).pathname === '/' && !new URL(u).search, {
+        message: 'must be an origin like https://oapi.dingtalk.com, without a path',
+      })
+      .optional()
+      .describe(`DingTalk's server API; ${WORK_DEFAULT_BASE_URL} when omitted (a private gateway)`),
   })
   .strict();
 export type WorkAppConfigInput = z.infer<typeof workAppConfigInputSchema>;
 
 /** What is stored in the clear and shown. */
-export const workAppPublicConfigSchema = z.object({ appKey: z.string(), agentId: z.number().int() });
+export const workAppPublicConfigSchema = z.object({
+  appKey: z.string(),
+  agentId: z.number().int(),
+  apiBase: z.string().optional(),
+});
 export type WorkAppPublicConfig = z.infer<typeof workAppPublicConfigSchema>;
 
 export const WORK_SECRET_FIELDS = ['app_secret'] as const;
@@ -36,7 +48,9 @@ export function splitWorkAccount(
 ): { config: WorkAppPublicConfig; secrets: WorkSecrets } {
   const secret = input.appSecret ?? previous.app_secret;
   if (!secret) throw new ValidationError('missing_app_secret', 'a dingtalk-work account needs its appSecret');
-  return { config: { appKey: input.appKey, agentId: input.agentId }, secrets: { app_secret: secret } };
+  const config: WorkAppPublicConfig = { appKey: input.appKey, agentId: input.agentId };
+  if (input.apiBase) config.apiBase = new URL(input.apiBase).origin;
+  return { config, secrets: { app_secret: secret } };
 }
 
 export function toWorkAppAccount(
@@ -44,5 +58,11 @@ export function toWorkAppAccount(
   config: WorkAppPublicConfig,
   secrets: WorkSecrets,
 ): WorkAppAccount {
-  return { name, appKey: config.appKey, agentId: config.agentId, appSecret: secrets.app_secret ?? '' };
+  return {
+    name,
+    appKey: config.appKey,
+    agentId: config.agentId,
+    appSecret: secrets.app_secret ?? '',
+    ...(config.apiBase ? { apiBase: config.apiBase } : {}),
+  };
 }

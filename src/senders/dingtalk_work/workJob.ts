@@ -8,6 +8,8 @@ export interface WorkAppAccount {
   /** A secret. */
   appSecret: string;
   agentId: number;
+  /** DingTalk's server API origin when not https://oapi.dingtalk.com (a private gateway). */
+  apiBase?: string;
 }
 
 /** One work notification to one person (one delivery per recipient). */

@@ -45,7 +45,7 @@ export function createDingTalkWorkSender(deps: DingTalkWorkSenderDeps): DingTalk
     userIds: string[],
   ): Promise<SendOutcome> => {
     const body = { agent_id: account.agentId, userid_list: userIds.join(','), msg };
-    const url = new URL('/topapi/message/corpconversation/asyncsend_v2', baseUrl);
+    const url = new URL('/topapi/message/corpconversation/asyncsend_v2', account.apiBase ?? baseUrl);
     const call = async (token: string) => {
       url.searchParams.set('access_token', token);
       return classifyWorkAnswer(await requestVendor('POST', url.toString(), body, timeoutMs));

@@ -1,0 +1,5 @@
+-- AlterEnum
+ALTER TYPE "Channel" ADD VALUE 'feishu';
+
+-- AlterEnum
+ALTER TYPE "ChannelAccountType" ADD VALUE 'feishu_robot';

@@ -1,0 +1,5 @@
+-- AlterEnum
+ALTER TYPE "Channel" ADD VALUE 'dingtalk_work';
+
+-- AlterEnum
+ALTER TYPE "ChannelAccountType" ADD VALUE 'dingtalk_work';
