@@ -13,6 +13,7 @@ import type { AppContext } from './appContext';
 import { bearerToken } from './http/adminAuth';
 import { createFailedAuthLimiter, registerFailedAuthLimit } from './http/failedAuthLimit';
 import { registerProblemHandler } from './http/problemHandler';
+import { registerNulRefusal } from './http/refuseNul';
 import { opsRoutes } from './api/ops';
 import { v1Routes } from './api/v1';
 
@@ -36,6 +37,7 @@ export async function buildApp(
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandler(app, { prefix: '/v1/', allows: (req) => ctx.isAdmin(bearerToken(req)) });
+  registerNulRefusal(app);
   registerFailedAuthLimit(
     app,
     createFailedAuthLimiter({

@@ -7,6 +7,7 @@ import type { DispatchResult } from './dispatchTypes';
 import type { PipelineMetrics } from './pipelineMetrics';
 import { queueDelayFor } from './retryPolicy';
 import { declareTopology } from './topology';
+import { deadLetterCause } from './deadLetterCause';
 import { retryWhileInfraDown } from './waitForInfra';
 
 export const MAX_ENVELOPE_BYTES = 1024 * 1024;
@@ -142,22 +143,12 @@ export function createAmqpRunner(opts: AmqpRunnerOptions) {
   }
 
   async function recordDead(ch: ConfirmChannel, msg: ConsumeMessage) {
-    const deaths = msg.properties.headers?.['x-death'] as
-      Array<{ reason?: string; queue?: string }> | undefined;
-    const brokerReason = deaths?.[0]?.reason;
     await retryWhileInfraDown(
       () =>
         opts.recordDeadLetter({
           messageId: msg.properties.messageId as string | undefined,
           routingKey: header(msg, 'x-herald-routing-key') ?? msg.fields.routingKey,
-          code:
-            header(msg, 'x-herald-code') ??
-            (brokerReason === 'delivery_limit' ? 'delivery_limit' : `broker_${brokerReason ?? 'unknown'}`),
-          reason:
-            header(msg, 'x-herald-reason') ??
-            (brokerReason === 'delivery_limit'
-              ? `dispatch failed ${opts.deliveryLimit + 1} times; see the consumer's error log`
-              : `dead-lettered by RabbitMQ (${brokerReason ?? 'unknown reason'})`),
+          ...deadLetterCause(msg, names, opts.deliveryLimit),
           payload: msg.content,
         }),
       { stopping: () => stopping },

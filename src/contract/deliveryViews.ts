@@ -17,6 +17,7 @@ export const MESSAGE_STATUSES = [
   'dispatched',
   'completed',
   'partially_failed',
+  'failed',
 ] as const;
 
 export const attemptView = z

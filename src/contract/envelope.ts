@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { findNul, NUL_MESSAGE } from './nulCharacter';
 
 export const CHANNELS = ['mail', 'dingtalk', 'im'] as const;
 export const channelSchema = z.enum(CHANNELS);
@@ -70,6 +71,10 @@ export const envelopeSchema = z
       .describe('carried into logs, e.g. source and traceId'),
   })
   .strict()
+  .superRefine((env, ctx) => {
+    const at = findNul(env);
+    if (at) ctx.addIssue({ code: 'custom', path: at, message: NUL_MESSAGE });
+  })
   .meta({ id: 'EnvelopeV1' });
 
 export type Envelope = z.infer<typeof envelopeSchema>;

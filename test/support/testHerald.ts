@@ -101,7 +101,8 @@ export function createTestDeployment(baseEnv: Record<string, string> = {}): Test
         );
         for (const q of [names.dispatch, names.dead, ...delays.map((d) => names.retryQueue(d))])
           await ch.deleteQueue(q);
-        for (const x of [names.exchange, names.im, names.events]) await ch.deleteExchange(x);
+        for (const x of [names.exchange, names.route, names.unroutable, names.im, names.events])
+          await ch.deleteExchange(x);
         await ch.close();
       } finally {
         await conn.close();

@@ -115,7 +115,8 @@ export function createChaosDeployment(baseEnv: Record<string, string> = {}): Cha
         const ch = await conn.createChannel();
         for (const q of [names.dispatch, names.dead, ...delays.map((d) => names.retryQueue(d))])
           await ch.deleteQueue(q);
-        for (const x of [names.exchange, names.im, names.events]) await ch.deleteExchange(x);
+        for (const x of [names.exchange, names.route, names.unroutable, names.im, names.events])
+          await ch.deleteExchange(x);
         await ch.close();
       } finally {
         await conn.close();
@@ -178,7 +179,7 @@ export async function publishAll(
 /** How many of these messages have reached a final status. */
 export async function finishedCount(db: Pool, ids: readonly string[]): Promise<number> {
   const { rows } = await db.query<{ n: string }>(
-    `SELECT count(*) AS n FROM "Message" WHERE id = ANY($1) AND status IN ('completed', 'partially_failed', 'rejected')`,
+    `SELECT count(*) AS n FROM "Message" WHERE id = ANY($1) AND status IN ('completed', 'partially_failed', 'failed', 'rejected')`,
     [ids],
   );
   return Number(rows[0]?.n ?? 0);

@@ -63,7 +63,9 @@ export function dispatchDeps(
     },
     senders: new Map(senders.map((s) => [s.channel, s])),
     limits: new Map(),
-    retryDelays: [300, 400],
+    // Above the 200 ms early-claim tolerance of claimDue even at -20 % jitter and a loaded machine's lag:
+    // a redelivery before the delay is due must find nothing to send.
+    retryDelays: [800, 900],
     now: () => Date.now(),
     log: pino({ level: 'silent' }),
     store: createDeliveryStore(db.sql, 60_000),
