@@ -21,6 +21,7 @@ import { createRobotBudget } from './senders/dingtalk/robotBudget';
 import { createMailSender } from './senders/mail/mailSender';
 import type { Sender } from './senders/types';
 import { registerServices } from './services';
+import { verifyStoredSecrets } from './accounts/verifyStoredSecrets';
 
 export interface Runtime {
   ctx: AppContext;
@@ -69,6 +70,7 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
     log.info({ applied }, applied.length ? 'database: migrations applied' : 'database: schema up to date');
 
     const ctx = createContext(config, db, resolveLocalSecrets(config));
+    await verifyStoredSecrets(db.prisma, ctx.secrets, log);
     collectDefaultMetrics({ register: ctx.metrics, prefix: 'herald_' });
     const roles = new Set(config.HERALD_ROLES);
     const names = topologyNames(config.HERALD_QUEUE_PREFIX);

@@ -1,4 +1,5 @@
 import { createChannelAccountService } from './accounts/channelAccountService';
+import { watchSecrets } from './accounts/watchSecrets';
 import type { AppContext } from './appContext';
 import { createLocalImBus } from './gateway/imBus';
 import { createInboxStore } from './inbox/inboxStore';
@@ -9,6 +10,8 @@ export function registerServices(ctx: AppContext): void {
   ctx.services.accounts = createChannelAccountService({
     prisma: ctx.db.prisma,
     secretKey: ctx.secrets.secretKey,
+    previousSecretKeys: ctx.secrets.previousSecretKeys,
+    secretHealth: watchSecrets(ctx),
   });
   ctx.services.templates = createTemplateService({ db: ctx.db });
   ctx.services.inbox = createInboxStore(ctx.db.sql);

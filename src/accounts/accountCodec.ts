@@ -20,6 +20,7 @@ const storedSmtpConfig = z.object({
   port: z.number(),
   secure: z.boolean(),
   user: z.string().optional(),
+  allowInsecureAuth: z.boolean().optional(),
   from: z.string(),
   replyTo: z.string().optional(),
 });

@@ -27,7 +27,38 @@ const ALGORITHM = 'aes-256-gcm';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-export function createSecretBox(key: Buffer): SecretBox {
+/**
+ * Seals with `key`; opens with `key`, then with each of `previousKeys` (HERALD_SECRET_KEY_PREVIOUS), so keys
+ * can be rotated: what a previous key opened is sealed with `key` on its next write.
+ */
+export function createSecretBox(key: Buffer, previousKeys: readonly Buffer[] = []): SecretBox {
+  const current = createSingleKeyBox(key);
+  const previous = previousKeys.map(createSingleKeyBox);
+  if (!previous.length) return current;
+  return {
+    seal: current.seal,
+    open(sealed) {
+      try {
+        return current.open(sealed);
+      } catch (err) {
+        for (const box of previous) {
+          try {
+            return box.open(sealed);
+          } catch {
+            // try the next one
+          }
+        }
+        if (err instanceof SecretBoxError && err.message.startsWith('stored secrets could not be decrypted'))
+          throw new SecretBoxError(
+            'stored secrets could not be decrypted with HERALD_SECRET_KEY nor any of HERALD_SECRET_KEY_PREVIOUS, or the data was altered',
+          );
+        throw err;
+      }
+    },
+  };
+}
+
+function createSingleKeyBox(key: Buffer): SecretBox {
   if (key.length !== 32) throw new Error(`the secret key must be 32 bytes, got ${key.length}`);
   // AAD binds the ciphertext to the format version, so a future v2 blob cannot be replayed as v1.
   const aad = Buffer.from(VERSION);

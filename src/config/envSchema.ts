@@ -66,6 +66,13 @@ export const envSchema = z.object({
     .string()
     .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes encoded as base64')
     .optional(),
+  HERALD_SECRET_KEY_PREVIOUS: list.pipe(
+    z.array(
+      z
+        .string()
+        .refine((s) => Buffer.from(s, 'base64').length === 32, 'each must be 32 bytes encoded as base64'),
+    ),
+  ),
   HERALD_JWT_SECRET: z.string().min(32, 'needs at least 32 characters').optional(),
   HERALD_SHUTDOWN_GRACE_MS: intFrom(15_000, 0),
   HERALD_WS_HEARTBEAT_MS: intFrom(30_000, 100),

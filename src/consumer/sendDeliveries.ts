@@ -1,9 +1,10 @@
+import type { FastifyBaseLogger } from 'fastify';
 import type { Envelope, Recipient } from '../contract/envelope';
-import { HeraldError } from '../errors';
 import type { SendJob, SendOutcome, Sender } from '../senders/types';
 import type { ConcurrencyLimit } from './concurrencyLimit';
 import type { AttemptResult, DeliveryRow } from './deliveryLog';
 import type { AccountLookup, RenderedParts, ResolvedTemplate, SenderRegistry } from './dispatchTypes';
+import { prepareFailure } from './prepareFailure';
 import { maxAttempts, retryDelayAfter } from './retryPolicy';
 
 export interface SendDeps {
@@ -12,6 +13,7 @@ export interface SendDeps {
   limits: ReadonlyMap<string, ConcurrencyLimit>;
   retryDelays: readonly number[];
   now(): number;
+  log?: FastifyBaseLogger;
 }
 
 /** A job, or the outcome decided without sending (no account, render failure). */
@@ -82,8 +84,7 @@ async function prepare(
       },
     };
   } catch (err) {
-    const code = err instanceof HeraldError ? err.code : 'prepare_failed';
-    return { row, outcome: { kind: 'permanent', code, message: (err as Error).message } };
+    return { row, outcome: prepareFailure(err, deps.log) };
   }
 }
 

@@ -27,6 +27,12 @@ const smtpPublicConfig = {
     .boolean()
     .describe('TLS from the first byte (usually port 465); false uses STARTTLS when offered'),
   user: z.string().min(1).max(320).optional(),
+  allowInsecureAuth: z
+    .boolean()
+    .optional()
+    .describe(
+      'with secure false: send AUTH even when the server offers no STARTTLS (in the clear); default false',
+    ),
   from: mailbox,
   replyTo: mailbox.optional(),
 };

@@ -11,7 +11,13 @@ import { startRuntime, type Runtime } from '../../src/runtime';
 import { connect, connectRefused } from '../gateway/support/wsClient';
 import { describeWith, TEST_AMQP_URL } from '../support/services';
 import { ADMIN_TOKEN, auth } from '../support/testApp';
-import { createTestDeployment, eventually, JWT_SECRET, type TestDeployment } from '../support/testHerald';
+import {
+  createTestDeployment,
+  eventually,
+  JWT_SECRET,
+  SECRET_KEY,
+  type TestDeployment,
+} from '../support/testHerald';
 
 const CANARY = 'LEAKCANARY';
 const SECRETS = {
@@ -56,6 +62,7 @@ describeWith(
         HERALD_QUEUE_PREFIX: dep.prefix,
         HERALD_ADMIN_TOKENS: ADMIN_TOKEN,
         HERALD_JWT_SECRET: JWT_SECRET,
+        HERALD_SECRET_KEY: SECRET_KEY,
         HERALD_RETRY_DELAYS: RETRY_DELAYS,
         LOG_LEVEL: 'trace',
       });
@@ -101,6 +108,7 @@ describeWith(
             secure: false,
             user: 'noreply@example.com',
             password: SECRETS.password,
+            allowInsecureAuth: true, // the local sink offers no STARTTLS
             from: 'Herald <noreply@example.com>',
           },
         }),

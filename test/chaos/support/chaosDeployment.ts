@@ -16,6 +16,7 @@ import { startHeraldProcess, type HeraldProcess } from './heraldProcess';
 
 export const TEMPLATE = 'chaos_notice';
 const JWT_SECRET = 'chaos-jwt-secret-0123456789abcdef-0123456789';
+const SECRET_KEY = Buffer.alloc(32, 9).toString('base64');
 
 /**
  * A database schema, queue prefix and HERALD_HOME of one scenario's own, the Herald child processes
@@ -49,6 +50,7 @@ export function createChaosDeployment(baseEnv: Record<string, string> = {}): Cha
     HERALD_HOME: home,
     HERALD_ADMIN_TOKENS: ADMIN_TOKEN,
     HERALD_JWT_SECRET: JWT_SECRET,
+    HERALD_SECRET_KEY: SECRET_KEY,
     LOG_LEVEL: 'warn',
     ...baseEnv,
   };
