@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { SecretBoxError } from '../accounts/secretBox';
 import { HeraldError } from '../errors';
+import { isSafeItemUrl, ITEM_URL_RULE } from '../contract/itemUrl';
 import type { SendOutcome } from '../senders/types';
 
 /**
@@ -15,4 +16,10 @@ export function prepareFailure(err: unknown, log?: FastifyBaseLogger): SendOutco
   }
   const code = err instanceof HeraldError ? err.code : 'prepare_failed';
   return { kind: 'permanent', code, message: (err as Error).message };
+}
+
+/** A rendered in-site item URL must still be safe once its variables are filled in. */
+export function assertSafeItemUrl(url: string | undefined): void {
+  if (url !== undefined && !isSafeItemUrl(url))
+    throw new HeraldError('unsafe_url', `the rendered im url ${ITEM_URL_RULE}`, 422);
 }

@@ -4,7 +4,7 @@ import type { SendJob, SendOutcome, Sender } from '../senders/types';
 import type { ConcurrencyLimit } from './concurrencyLimit';
 import type { AttemptResult, DeliveryRow } from './deliveryLog';
 import type { AccountLookup, RenderedParts, ResolvedTemplate, SenderRegistry } from './dispatchTypes';
-import { prepareFailure } from './prepareFailure';
+import { assertSafeItemUrl, prepareFailure } from './prepareFailure';
 import { maxAttempts, retryDelayAfter } from './retryPolicy';
 
 export interface SendDeps {
@@ -51,6 +51,7 @@ async function prepare(
       };
     }
     if (row.channel === 'im' && parts.im && recipient?.userId) {
+      assertSafeItemUrl(parts.im.url);
       return { row, job: { ...base, channel: 'im', userId: recipient.userId, ...parts.im } };
     }
     if (row.channel === 'dingtalk' && parts.dingtalk) {

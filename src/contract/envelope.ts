@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { findNul, NUL_MESSAGE } from './nulCharacter';
+import { userIdSchema } from './userId';
 
 export const CHANNELS = ['mail', 'dingtalk', 'im'] as const;
 export const channelSchema = z.enum(CHANNELS);
@@ -20,7 +21,7 @@ function nestedDeeperThan(value: unknown, levels: number): boolean {
 /** A recipient's fields; preview takes them without the at-least-one-address rule. */
 export const recipientFieldsSchema = z
   .object({
-    userId: z.string().min(1).max(128).optional(),
+    userId: userIdSchema.optional(),
     email: z.email().max(320).optional(),
     name: z.string().max(200).optional(),
     mobile: z

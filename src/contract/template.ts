@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { couldBeSafeItemUrl, ITEM_URL_RULE } from './itemUrl';
 import { CHANNELS, recipientFieldsSchema } from './envelope';
 
 export const TEMPLATE_CODE_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/i;
@@ -51,7 +52,7 @@ export const imPartSchema = z
   .object({
     title: short.min(1),
     body: z.string().min(1).max(20_000),
-    url: z.string().max(2000).optional(),
+    url: z.string().max(2000).refine(couldBeSafeItemUrl, ITEM_URL_RULE).optional(),
     category: z.string().max(100).optional(),
     data: z.record(z.string(), z.unknown()).optional().describe('top-level string values are rendered too'),
   })

@@ -45,12 +45,13 @@ export async function createImRuntime(deps: {
       options: {
         heartbeatMs: ctx.config.HERALD_WS_HEARTBEAT_MS,
         maxBufferedBytes: ctx.config.HERALD_WS_MAX_BUFFERED_BYTES,
+        maxSocketsPerUser: ctx.config.HERALD_WS_MAX_SOCKETS_PER_USER,
       },
       inbox,
       bus,
       log,
     });
-    const verifyToken = createUserTokenVerifier(ctx.secrets.jwtSecret);
+    const verifyToken = createUserTokenVerifier(ctx.secrets.jwtSecret, ctx.config.HERALD_JWT_MAX_TTL);
     ctx.extraRoutes = [
       ...(ctx.extraRoutes ?? []),
       createSocketRoute({ gateway, verifyToken }),

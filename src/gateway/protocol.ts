@@ -46,6 +46,8 @@ export const CLOSE = {
   goingAway: { code: 1001, reason: 'server shutting down' },
   internal: { code: 1011, reason: 'inbox unavailable: reconnect later' },
   slowConsumer: { code: 4008, reason: 'slow consumer: reconnect with since' },
+  tokenExpired: { code: 4001, reason: 'token expired: reconnect with a fresh token' },
+  tooManySockets: { code: 4009, reason: 'too many sockets for this user: the oldest is closed' },
 } as const;
 
 export type FrameResult = { ok: true; frame: ClientFrame } | { ok: false; code: string; message: string };

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { HeraldError } from '../errors';
+import { redactUrl } from './redactUrl';
 
 export interface Problem {
   type: string;
@@ -40,7 +41,7 @@ function problem(
     code,
     ...(detail ? { detail } : {}),
     // A WebSocket or misdirected client may carry its user token in the query; never echo it.
-    instance: url.replace(/([?&]token=)[^&]*/g, '$1[redacted]'),
+    instance: redactUrl(url),
     ...(errors === undefined ? {} : { errors }),
   };
 }

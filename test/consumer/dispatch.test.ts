@@ -206,3 +206,39 @@ describe('dispatch (no broker)', () => {
     expect(mail.jobs).toHaveLength(0);
   });
 });
+
+describe('dispatch: the rendered in-site url', () => {
+  const linking = (url: string) => ({
+    async resolve(code: string) {
+      const base = await fixedTemplates([{ code, channels: ['im'] }]).resolve(code);
+      if (!base) return undefined;
+      return {
+        ...base,
+        render: async () => ({ im: { title: 'Link', body: 'b', url } }),
+      };
+    },
+  });
+
+  it.each(['javascript:alert(1)', '//evil.example.net/x', '/\\evil.example.net', ' https://x.example'])(
+    'fails an im delivery whose url renders to %s, and sends nothing',
+    async (url) => {
+      const im = scriptedSender('im');
+      const env = envelope({ channels: ['im'], to: [{ userId: 'u-1' }] });
+      const result = await dispatch(env, dispatchDeps(tdb.db, [im], { templates: linking(url) }));
+      expect(result).toMatchObject({ status: 'failed' });
+      expect(im.jobs).toHaveLength(0);
+      const [d] = await deliveriesOf(env.id);
+      expect(d).toMatchObject({ status: 'failed' });
+      expect(d?.attemptLog.map((a) => a.errorCode)).toEqual(['unsafe_url']);
+    },
+  );
+
+  it('sends an im delivery whose url is http(s) or a path on the site', async () => {
+    for (const url of ['https://shop.example.com/o/1', '/orders/981', 'orders/981?x=1#y']) {
+      const im = scriptedSender('im');
+      const env = envelope({ channels: ['im'], to: [{ userId: 'u-1' }] });
+      await dispatch(env, dispatchDeps(tdb.db, [im], { templates: linking(url) }));
+      expect(im.jobs).toHaveLength(1);
+    }
+  });
+});

@@ -59,6 +59,24 @@ describeWith(['postgres'], 'templates API on PostgreSQL', () => {
     expect(res.json().code).toBe('invalid_request');
   });
 
+  it.each(['javascript:alert(1)', '//evil.example.net/{{ orderNo }}', 'data:{{ orderNo }}'])(
+    'refuses an im url that cannot render to http(s) or a site path: %s',
+    async (url) => {
+      const res = await call('POST', '/v1/templates', {
+        ...orderShipped,
+        code: 'unsafe_link',
+        channels: { im: { title: 't', body: 'b', url } },
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().errors).toEqual([
+        expect.objectContaining({
+          path: 'body.channels.im.url',
+          message: expect.stringContaining('http(s)'),
+        }),
+      ]);
+    },
+  );
+
   it('refuses unparsable text at create with 422 naming channel, field, line and column', async () => {
     const res = await call('POST', '/v1/templates', {
       ...orderShipped,
