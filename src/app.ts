@@ -12,6 +12,7 @@ import {
 import type { AppContext } from './appContext';
 import { bearerToken } from './http/adminAuth';
 import { registerFailedAuthLimit } from './http/failedAuthLimit';
+import { createAdminRefusal } from './http/adminRefusal';
 import { registerProblemHandler } from './http/problemHandler';
 import { registerNulRefusal } from './http/refuseNul';
 import { trustProxyOption } from './http/trustProxy';
@@ -41,7 +42,11 @@ export async function buildApp(
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  registerProblemHandler(app, { prefix: '/v1/', allows: (req) => ctx.isAdmin(bearerToken(req)) });
+  registerProblemHandler(app, {
+    prefix: '/v1/',
+    allows: (req) => ctx.isAdmin(bearerToken(req)),
+    refusal: createAdminRefusal(ctx),
+  });
   registerNulRefusal(app);
   await registerFailedAuthLimit(app, ctx, '/v1/');
 

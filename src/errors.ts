@@ -30,8 +30,8 @@ export class ValidationError extends HeraldError {
 }
 
 export class UnauthorizedError extends HeraldError {
-  constructor(message = 'a valid bearer token is required') {
-    super('unauthorized', message, 401);
+  constructor(message = 'a valid bearer token is required', details?: unknown) {
+    super('unauthorized', message, 401, details);
   }
 }
 

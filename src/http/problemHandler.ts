@@ -52,7 +52,7 @@ function problem(
  */
 export function registerProblemHandler(
   app: FastifyInstance,
-  guard?: { prefix: string; allows(req: FastifyRequest): boolean },
+  guard?: { prefix: string; allows(req: FastifyRequest): boolean; refusal(req: FastifyRequest): HeraldError },
 ): void {
   app.setErrorHandler((err: FastifyError | HeraldError | Error, req, reply) => {
     let body: Problem;
@@ -89,11 +89,12 @@ export function registerProblemHandler(
 
   app.setNotFoundHandler((req, reply) => {
     if (guard && req.url.startsWith(guard.prefix) && !guard.allows(req)) {
+      const err = guard.refusal(req);
       return reply
         .status(401)
         .header('www-authenticate', 'Bearer')
         .type('application/problem+json')
-        .send(problem(401, 'unauthorized', 'an admin bearer token is required', req.url));
+        .send(problem(401, err.code, err.message, req.url, err.details));
     }
     return reply
       .status(404)
