@@ -34,7 +34,7 @@ export async function buildApp(
     genReqId: () => randomUUID(),
     bodyLimit: 2 * 1024 * 1024,
     // Fastify's default (100) answers 414 to a 101..128-character user id; ids may also be percent-encoded.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     // Envelopes carry up to 1000 recipients; keep JSON parsing safe against prototype poisoning.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',

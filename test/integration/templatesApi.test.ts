@@ -77,6 +77,30 @@ describeWith(['postgres'], 'templates API on PostgreSQL', () => {
     },
   );
 
+  it('refuses a part using an undeclared variable, naming it and the nearest declared name', async () => {
+    const res = await call('POST', '/v1/templates', {
+      code: 'typo_var',
+      name: 'Typo',
+      variables: { orderNo: 'string', 'eta?': 'date' },
+      channels: {
+        mail: { subject: 'Order {{ ordrNo }}', html: '<p>Hi {{ name }}, {{ recipient.email }}</p>' },
+        im: {
+          title: '{% assign n = orderNo %}{{ n }} {{ eta }}',
+          body: '{% for i in (1..2) %}{{ i }}{% endfor %}',
+        },
+      },
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({
+      code: 'undeclared_variable',
+      errors: [{ channel: 'mail', field: 'subject', variable: 'ordrNo', didYouMean: 'orderNo' }],
+    });
+    expect(res.json().detail).toMatch(
+      /^mail\.subject uses ordrNo, which the template does not declare \(did you mean orderNo\?\)/,
+    );
+    expect((await call('GET', '/v1/templates/typo_var')).statusCode).toBe(404);
+  });
+
   it('refuses unparsable text at create with 422 naming channel, field, line and column', async () => {
     const res = await call('POST', '/v1/templates', {
       ...orderShipped,
@@ -237,7 +261,7 @@ describeWith(['postgres'], 'templates API on PostgreSQL', () => {
 
   it('lists with a cursor and filters by status and channel', async () => {
     const mk = (code: string, channels: object) =>
-      call('POST', '/v1/templates', { code, name: code, channels });
+      call('POST', '/v1/templates', { code, name: code, variables: { x: 'string' }, channels });
     for (let i = 0; i < 4; i += 1)
       expect((await mk(`list_${i}`, { dingtalk: { msgtype: 'text', text: 'n {{ x }}' } })).statusCode).toBe(
         201,

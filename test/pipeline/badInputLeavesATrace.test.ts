@@ -143,4 +143,58 @@ describeWith(['postgres', 'rabbitmq'], 'bad input is refused early or leaves a r
     expect(m).toMatchObject({ status: 'rejected', templateCode: 'order_shipped', deliveries: [] });
     expect(m.reason).toMatch(/^invalid_json: envelope is not valid JSON/);
   });
+
+  it.each([
+    [
+      'an unknown template, naming the closest code',
+      { template: 'order_shiped' },
+      'unknown_template',
+      /^no active template "order_shiped" \(did you mean order_shipped\?\)$/,
+    ],
+    [
+      'a channel the template lacks',
+      { channels: ['dingtalk'] },
+      'unknown_channel',
+      /has no dingtalk channel/,
+    ],
+    [
+      'data that fails the variables',
+      { data: { orderNo: 7 } },
+      'invalid_variables',
+      /orderNo should be string, got number/,
+    ],
+  ])(
+    'answers 422 at once for %s, records the refusal, and does not use up the id',
+    async (_label, change, code, detail) => {
+      const id = `refused-${code}`;
+      const good = { id, template: 'order_shipped', to: [{ userId: 'u-1' }], data: { orderNo: '5' } };
+      const r = await api.call<ProblemJson & { status: number }>('POST', '/v1/messages', {
+        ...good,
+        ...change,
+      });
+      expect([r.status, r.body.code]).toEqual([422, code]);
+      expect(r.body.detail).toMatch(detail);
+      const row = await api.message(id);
+      expect(row).toMatchObject({ status: 'rejected', deliveries: [] });
+      expect(row?.reason).toMatch(new RegExp(`^${code}: `));
+
+      await api.post('/v1/messages', good, 202);
+      // The row reads rejected until the consumer takes the accepted envelope: wait for the change.
+      const m = await api.reaches(id, 'completed');
+      expect(m).toMatchObject({ reason: null, recipientCount: 1 });
+    },
+  );
+
+  it('answers 422 with the same per-variable problems as preview', async () => {
+    const data = { orderNo: 7 };
+    const preview = await api.call<ProblemJson>('POST', '/v1/templates/order_shipped/preview', { data });
+    const publish = await api.call<ProblemJson>('POST', '/v1/messages', {
+      id: 'same-as-preview',
+      template: 'order_shipped',
+      to: [{ userId: 'u-1' }],
+      data,
+    });
+    expect(publish.status).toBe(422);
+    expect(publish.body.errors).toEqual(preview.body.errors);
+  });
 });
