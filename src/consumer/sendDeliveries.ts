@@ -59,8 +59,11 @@ async function prepare(
       if (!accountName) {
         return {
           row,
-          outcome: { kind: 'permanent', code: 'no_robot_account', message: '' },
-          skip: 'the template names no DingTalk robot account',
+          outcome: {
+            kind: 'permanent',
+            code: 'no_account',
+            message: 'the template names no DingTalk robot account',
+          },
         };
       }
       const account = await deps.accounts.getRobotAccount(accountName);

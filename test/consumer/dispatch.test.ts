@@ -242,3 +242,24 @@ describe('dispatch: the rendered in-site url', () => {
     }
   });
 });
+
+describe('dispatch: a channel with no usable account', () => {
+  it('fails a DingTalk delivery whose part names no robot with no_account, so the message is not completed', async () => {
+    const dingtalk = scriptedSender('dingtalk');
+    const templates = {
+      async resolve(code: string) {
+        const base = await fixedTemplates([{ code, channels: ['dingtalk'] }]).resolve(code);
+        return (
+          base && { ...base, render: async () => ({ dingtalk: { msgtype: 'text' as const, text: 'hi' } }) }
+        );
+      },
+    };
+    const env = envelope({ channels: ['dingtalk'], to: [{ mobile: '13800000000' }] });
+    const result = await dispatch(env, dispatchDeps(tdb.db, [dingtalk], { templates }));
+    expect(result).toMatchObject({ status: 'failed' });
+    expect(dingtalk.jobs).toHaveLength(0);
+    const [d] = await deliveriesOf(env.id);
+    expect(d).toMatchObject({ status: 'failed', reason: 'the template names no DingTalk robot account' });
+    expect(d?.attemptLog.map((a) => a.errorCode)).toEqual(['no_account']);
+  });
+});

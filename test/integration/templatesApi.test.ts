@@ -77,6 +77,46 @@ describeWith(['postgres'], 'templates API on PostgreSQL', () => {
     },
   );
 
+  it('refuses a part naming a missing account or one of the wrong type, and warns of a channel it cannot send', async () => {
+    const base = { code: 'accounted', name: 'Accounted', variables: {} };
+    const missing = await call('POST', '/v1/templates', {
+      ...base,
+      channels: { mail: { account: 'no-such-smtp', subject: 's', html: 'h' } },
+    });
+    expect(missing.statusCode).toBe(422);
+    expect(missing.json()).toMatchObject({ code: 'unknown_account', errors: [{ path: 'mail.account' }] });
+
+    const robot = await call('POST', '/v1/channel-accounts', {
+      name: 'ops-robot',
+      type: 'dingtalk-robot',
+      config: { webhook: 'https://oapi.dingtalk.com/robot/send?access_token=tok-1' },
+    });
+    expect(robot.statusCode).toBe(201);
+    const wrongType = await call('POST', '/v1/templates', {
+      ...base,
+      channels: { mail: { account: 'ops-robot', subject: 's', html: 'h' } },
+    });
+    expect(wrongType.statusCode).toBe(422);
+    expect(wrongType.json()).toMatchObject({ code: 'wrong_account_type' });
+    expect(wrongType.json().detail).toContain('needs a smtp account');
+
+    const unsendable = await call('POST', '/v1/templates', {
+      ...base,
+      channels: { dingtalk: { msgtype: 'text', text: 'hello' } },
+    });
+    expect(unsendable.statusCode).toBe(201);
+    const warning = 'dingtalk: the part names no robot account, so its deliveries fail with no_account';
+    expect(unsendable.json().warnings).toEqual([warning]);
+    expect((await call('GET', '/v1/templates/accounted')).json().warnings).toEqual([warning]);
+    const fixed = await call('PUT', '/v1/templates/accounted', {
+      ...base,
+      channels: { dingtalk: { account: 'ops-robot', msgtype: 'text', text: 'hello' } },
+    });
+    expect([fixed.statusCode, fixed.json().warnings]).toEqual([200, []]);
+    // Out of the way of the listing test below.
+    await t.ctx.db.prisma.template.delete({ where: { code: 'accounted' } });
+  });
+
   it('refuses a part using an undeclared variable, naming it and the nearest declared name', async () => {
     const res = await call('POST', '/v1/templates', {
       code: 'typo_var',
