@@ -1,3 +1,4 @@
+import amqplib from 'amqplib';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -140,10 +141,23 @@ describeWith(
           to,
           data: { orderNo: '981' },
         }),
-        // Rejected by the consumer: lands in dead letters with its reason.
+        // Refused at once over HTTP.
         await call('POST', '/v1/messages', { id: 'leak-2', template: 'no_such_template', to, data: {} }),
       ];
-      expect(published.map((r) => r.statusCode)).toEqual([202, 202]);
+      expect(published.map((r) => r.statusCode)).toEqual([202, 422]);
+      // Straight on the broker it is rejected by the consumer and lands in dead letters with its reason.
+      const conn = await amqplib.connect(TEST_AMQP_URL);
+      try {
+        const ch = await conn.createConfirmChannel();
+        const envelope = { id: 'leak-3', template: 'no_such_template', to, data: {} };
+        ch.publish(`${dep.prefix}herald`, 'notify.no_such_template', Buffer.from(JSON.stringify(envelope)), {
+          persistent: true,
+          messageId: 'leak-3',
+        });
+        await ch.waitForConfirms();
+      } finally {
+        await conn.close();
+      }
 
       type View = {
         status: string;
@@ -164,7 +178,7 @@ describeWith(
         ['mail', 3],
       ]);
       await eventually(async () => {
-        const dead = (await call('GET', '/v1/dead-letters?messageId=leak-2')).json<{ items: unknown[] }>();
+        const dead = (await call('GET', '/v1/dead-letters?messageId=leak-3')).json<{ items: unknown[] }>();
         return dead.items.length === 1;
       });
       await call('GET', '/v1/deliveries?limit=50');
