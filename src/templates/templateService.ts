@@ -8,6 +8,7 @@ import type { Database } from '../db/database';
 import { NotFoundError, ValidationError } from '../errors';
 import { createActiveVersionCache } from './activeVersionCache';
 import { assertVariables } from './checkVariables';
+import { assertDeclaredVariables } from './checkDeclaredVariables';
 import { assertSyntax } from './checkSyntax';
 import { createLiquidEngines, type RenderLimits } from './liquidEngine';
 import { createTemplateRenderer, type TemplateRenderer } from './renderTemplate';
@@ -72,6 +73,7 @@ export function createTemplateService(deps: {
     versions: (code) => store.versions(code),
     async create(input: CreateTemplateInput) {
       assertSyntax(engines, input);
+      assertDeclaredVariables(engines, input);
       return withChange(input.code, () => store.create(input));
     },
     async update(code: string, input: UpdateTemplateInput) {
@@ -81,6 +83,7 @@ export function createTemplateService(deps: {
           `body code "${input.code}" differs from the path's "${code}"`,
         );
       assertSyntax(engines, input);
+      assertDeclaredVariables(engines, input);
       return withChange(code, () => store.update(code, input));
     },
     archive: (code) => withChange(code, () => store.archive(code)),
