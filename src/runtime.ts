@@ -32,12 +32,15 @@ export interface Runtime {
 
 /** A context without a pipeline or gateway (tests that exercise the admin API alone). */
 export function createContext(config: Config, db: Database, secrets: LocalSecrets): AppContext {
+  const metrics = new Registry();
+  const secretHealth = createSecretHealth(metrics);
   return createAppContext({
     config,
     db,
     secrets,
-    services: createServices({ db, secrets }),
-    metrics: new Registry(),
+    services: createServices({ db, secrets, secretHealth }),
+    metrics,
+    readiness: { secrets: secretHealth.readiness },
   });
 }
 

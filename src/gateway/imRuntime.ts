@@ -29,7 +29,7 @@ export interface ImRuntimeOptions {
   gatewayOptions: GatewayOptions;
   jwtSecret: string;
   /** HERALD_JWT_MAX_TTL: longer-lived user tokens are refused. */
-  jwtMaxTtlMs?: number;
+  jwtMaxTtlMs: number;
   broker?: BrokerConnection;
   names: TopologyNames;
   log: FastifyBaseLogger;
