@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { HeraldError } from '../errors';
+import { HeraldError, OperatorError } from '../errors';
 import { redactUrl } from './redactUrl';
 
 export interface Problem {
@@ -57,6 +57,8 @@ export function registerProblemHandler(
   app.setErrorHandler((err: FastifyError | HeraldError | Error, req, reply) => {
     let body: Problem;
     if (err instanceof HeraldError) {
+      // The operator's to fix (a changed secret key): logged like any other server failure.
+      if (err instanceof OperatorError) req.log.error({ err }, 'request failed');
       body = problem(err.status, err.code, err.message, req.url, err.details);
     } else if (hasZodFastifySchemaValidationErrors(err)) {
       const errors = err.validation.map((v) => ({
