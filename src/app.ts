@@ -11,8 +11,11 @@ import {
 } from 'fastify-type-provider-zod';
 import type { AppContext } from './appContext';
 import { bearerToken } from './http/adminAuth';
-import { createFailedAuthLimiter, registerFailedAuthLimit } from './http/failedAuthLimit';
+import { registerFailedAuthLimit } from './http/failedAuthLimit';
+import { createAdminRefusal } from './http/adminRefusal';
 import { registerProblemHandler } from './http/problemHandler';
+import { registerNulRefusal } from './http/refuseNul';
+import { trustProxyOption } from './http/trustProxy';
 import { opsRoutes } from './api/ops';
 import { v1Routes } from './api/v1';
 
@@ -26,8 +29,12 @@ export async function buildApp(
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? false }),
     requestIdHeader: 'x-request-id',
+    // Which proxies may say who the client is (X-Forwarded-For): none unless HERALD_TRUST_PROXY says so.
+    trustProxy: trustProxyOption(ctx.config.HERALD_TRUST_PROXY),
     genReqId: () => randomUUID(),
     bodyLimit: 2 * 1024 * 1024,
+    // Fastify's default (100) answers 414 to a 101..128-character user id; ids may also be percent-encoded.
+    routerOptions: { maxParamLength: 2048 },
     // Envelopes carry up to 1000 recipients; keep JSON parsing safe against prototype poisoning.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -35,15 +42,13 @@ export async function buildApp(
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  registerProblemHandler(app, { prefix: '/v1/', allows: (req) => ctx.isAdmin(bearerToken(req)) });
-  registerFailedAuthLimit(
-    app,
-    createFailedAuthLimiter({
-      limit: ctx.config.HERALD_AUTH_FAILURE_LIMIT,
-      windowMs: ctx.config.HERALD_AUTH_FAILURE_WINDOW_MS,
-    }),
-    '/v1/',
-  );
+  registerProblemHandler(app, {
+    prefix: '/v1/',
+    allows: (req) => ctx.isAdmin(bearerToken(req)),
+    refusal: createAdminRefusal(ctx),
+  });
+  registerNulRefusal(app);
+  await registerFailedAuthLimit(app, ctx, '/v1/');
 
   // A route exists only where its role runs: the admin API and its docs with `api`, the socket route
   // and demo page with `gateway`; every role serves /health, /ready and /metrics.

@@ -11,6 +11,16 @@ export class HeraldError extends Error {
   }
 }
 
+/**
+ * A failure the operator must fix (configuration, keys), not the sender's data: a delivery that meets one is
+ * logged loudly and retried, never failed for good while nobody looks.
+ */
+export class OperatorError extends HeraldError {
+  constructor(code: string, message: string) {
+    super(code, message, 500);
+  }
+}
+
 export class NotFoundError extends HeraldError {
   constructor(what: string, id: string) {
     super('not_found', `${what} "${id}" does not exist`, 404);
@@ -30,8 +40,8 @@ export class ValidationError extends HeraldError {
 }
 
 export class UnauthorizedError extends HeraldError {
-  constructor(message = 'a valid bearer token is required') {
-    super('unauthorized', message, 401);
+  constructor(message = 'a valid bearer token is required', details?: unknown) {
+    super('unauthorized', message, 401, details);
   }
 }
 

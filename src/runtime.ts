@@ -16,6 +16,8 @@ import { createConcurrencyLimit } from './consumer/concurrencyLimit';
 import { openDatabase, type Database } from './db/database';
 import { migrateDatabase } from './db/migrateDatabase';
 import { createImRuntime } from './gateway/imRuntime';
+import { createSecretHealth } from './accounts/secretHealth';
+import { verifyStoredSecrets } from './accounts/verifyStoredSecrets';
 import { createInboxStore } from './inbox/inboxStore';
 import { bindChannels, concurrencyVariable } from './senders/channelSet';
 import type { AnyChannel } from './senders/channel';
@@ -32,12 +34,15 @@ export interface Runtime {
 
 /** A context without a pipeline or gateway (tests that exercise the admin API alone). */
 export function createContext(config: Config, db: Database, secrets: LocalSecrets): AppContext {
+  const metrics = new Registry();
+  const secretHealth = createSecretHealth(metrics);
   return createAppContext({
     config,
     db,
     secrets,
-    services: createServices({ db, secrets }),
-    metrics: new Registry(),
+    services: createServices({ db, secrets, secretHealth }),
+    metrics,
+    readiness: { secrets: secretHealth.readiness },
   });
 }
 
@@ -67,11 +72,13 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
     // Built in dependency order, each part complete when made: infrastructure, IM, services, channels,
     // pipeline, then the context the routes see.
     const secrets = resolveLocalSecrets(config);
+    await verifyStoredSecrets(db.prisma, secrets, log);
     const metrics = new Registry();
     collectDefaultMetrics({ register: metrics, prefix: 'herald_' });
     const roles = new Set(config.HERALD_ROLES);
     const names = topologyNames(config.HERALD_QUEUE_PREFIX);
-    const readiness: Record<string, ReadinessCheck> = {};
+    const secretHealth = createSecretHealth(metrics);
+    const readiness: Record<string, ReadinessCheck> = { secrets: secretHealth.readiness };
 
     let broker: BrokerConnection | undefined;
     if (config.AMQP_URL) {
@@ -94,13 +101,15 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
       gatewayOptions: {
         heartbeatMs: config.HERALD_WS_HEARTBEAT_MS,
         maxBufferedBytes: config.HERALD_WS_MAX_BUFFERED_BYTES,
+        maxSocketsPerUser: config.HERALD_WS_MAX_SOCKETS_PER_USER,
       },
       jwtSecret: secrets.jwtSecret,
+      jwtMaxTtlMs: config.HERALD_JWT_MAX_TTL,
       broker,
       names,
       log,
     });
-    const base = createServices({ db, secrets, inbox: im.inbox, imBus: im.bus });
+    const base = createServices({ db, secrets, secretHealth, inbox: im.inbox, imBus: im.bus });
     if (broker) {
       const stopBroadcast = await startChangeBroadcast(broker, names.events, base, log);
       closers.push(async () => stopBroadcast());

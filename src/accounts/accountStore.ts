@@ -7,6 +7,7 @@ import {
 import { ConflictError, NotFoundError } from '../errors';
 import type { SplitAccount } from './accountCodec';
 import type { SecretBox, SecretFields } from './secretBox';
+import { openWatched, type SecretHealth } from './secretHealth';
 
 /** A row with its secrets decrypted. */
 export interface StoredAccount {
@@ -37,9 +38,13 @@ type Tx = Prisma.TransactionClient;
 // secret carried over by a concurrent PUT. Account writes are rare, so one lock costs nothing.
 const WRITE_LOCK = 0x68726c64_0001n;
 
-export function createAccountStore(deps: { prisma: PrismaClient; box: SecretBox }): AccountStore {
+export function createAccountStore(deps: {
+  prisma: PrismaClient;
+  box: SecretBox;
+  health?: SecretHealth;
+}): AccountStore {
   const { prisma, box } = deps;
-  const open = (row: ChannelAccount): StoredAccount => ({ row, secrets: box.open(row.secrets) });
+  const open = (row: ChannelAccount): StoredAccount => ({ row, secrets: openWatched(box, row, deps.health) });
 
   async function locked<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return prisma.$transaction(async (tx) => {

@@ -12,7 +12,9 @@ import { HeraldError, NotFoundError } from '../errors';
 import type { AccountLookup } from '../senders/channel';
 import { accountTypeOf, splitSecrets, toDbType, toSenderConfig, toView } from './accountCodec';
 import { createAccountStore, type StoredAccount } from './accountStore';
+import { requireSecretsForNewDestination } from './secretDestination';
 import { createSecretBox } from './secretBox';
+import type { SecretHealth } from './secretHealth';
 
 /**
  * `local`: a write on this instance committed. `remote`: `invalidate()` was called, e.g. by a broadcast
@@ -43,6 +45,10 @@ export class UnknownAccountError extends HeraldError {
 export interface ChannelAccountServiceDeps {
   prisma: PrismaClient;
   secretKey: Buffer;
+  /** Keys older secrets may still be sealed with (HERALD_SECRET_KEY_PREVIOUS). */
+  previousSecretKeys?: readonly Buffer[];
+  /** Told when an account's secrets fail to decrypt (and open again); see secretHealth.ts. */
+  secretHealth?: SecretHealth;
   /** How long a decrypted account is reused; bounds staleness when a change broadcast is missed. */
   cacheTtlMs?: number;
 }
@@ -51,7 +57,8 @@ const nameKey = z.tuple([z.string()]);
 const defaultKey = (dbType: string) => `\0default-${dbType}`;
 
 export function createChannelAccountService(deps: ChannelAccountServiceDeps): ChannelAccountService {
-  const store = createAccountStore({ prisma: deps.prisma, box: createSecretBox(deps.secretKey) });
+  const box = createSecretBox(deps.secretKey, deps.previousSecretKeys);
+  const store = createAccountStore({ prisma: deps.prisma, box, health: deps.secretHealth });
   const ttl = deps.cacheTtlMs ?? 60_000;
   const listeners = new Set<AccountChangeListener>();
   const cache = new Map<string, { at: number; value: StoredAccount | undefined }>();
@@ -114,7 +121,7 @@ export function createChannelAccountService(deps: ChannelAccountServiceDeps): Ch
 
     async replace(name, body) {
       const saved = await store.replace(name, (current) => ({
-        ...splitSecrets(body, current.secrets),
+        ...splitSecrets(requireSecretsForNewDestination(body, current), current.secrets),
         type: toDbType(body.type),
         isDefault: accountTypeOf(body.type).defaultable ? body.isDefault : undefined,
       }));

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { OperatorError } from '../errors';
 
 /** The secret fields of one channel account, e.g. `{ password }` or `{ accessToken, secret }`. */
 export type SecretFields = Record<string, string>;
@@ -14,11 +15,9 @@ export interface SecretBox {
  * Never carries the plaintext or the key, only what went wrong. Not a HeraldError: over HTTP it is an
  * internal error, logged and answered with a generic 500.
  */
-export class SecretBoxError extends Error {
-  readonly code = 'secret_decrypt_failed';
+export class SecretBoxError extends OperatorError {
   constructor(message: string) {
-    super(message);
-    this.name = 'SecretBoxError';
+    super('secret_decrypt_failed', message);
   }
 }
 
@@ -27,7 +26,38 @@ const ALGORITHM = 'aes-256-gcm';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-export function createSecretBox(key: Buffer): SecretBox {
+/**
+ * Seals with `key`; opens with `key`, then with each of `previousKeys` (HERALD_SECRET_KEY_PREVIOUS), so keys
+ * can be rotated: what a previous key opened is sealed with `key` on its next write.
+ */
+export function createSecretBox(key: Buffer, previousKeys: readonly Buffer[] = []): SecretBox {
+  const current = createSingleKeyBox(key);
+  const previous = previousKeys.map(createSingleKeyBox);
+  if (!previous.length) return current;
+  return {
+    seal: current.seal,
+    open(sealed) {
+      try {
+        return current.open(sealed);
+      } catch (err) {
+        for (const box of previous) {
+          try {
+            return box.open(sealed);
+          } catch {
+            // try the next one
+          }
+        }
+        if (err instanceof SecretBoxError && err.message.startsWith('stored secrets could not be decrypted'))
+          throw new SecretBoxError(
+            'stored secrets could not be decrypted with HERALD_SECRET_KEY nor any of HERALD_SECRET_KEY_PREVIOUS, or the data was altered',
+          );
+        throw err;
+      }
+    },
+  };
+}
+
+function createSingleKeyBox(key: Buffer): SecretBox {
   if (key.length !== 32) throw new Error(`the secret key must be 32 bytes, got ${key.length}`);
   // AAD binds the ciphertext to the format version, so a future v2 blob cannot be replayed as v1.
   const aad = Buffer.from(VERSION);

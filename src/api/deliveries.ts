@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { userIdSchema } from '../identity/userId';
 import type { AppContext } from '../appContext';
 import { DELIVERY_STATUSES, deliveryView, pageQuery } from '../contract/deliveryViews';
 import { CHANNELS, routingKeyFor } from '../contract/envelope';
@@ -12,7 +13,7 @@ const filters = pageQuery.extend({
   status: z.enum(DELIVERY_STATUSES).optional(),
   channel: z.enum(CHANNELS).optional(),
   template: z.string().max(100).optional(),
-  userId: z.string().max(128).optional(),
+  userId: userIdSchema.optional(),
   email: z.string().max(320).optional(),
   messageId: z.string().max(128).optional(),
   from: z.iso.datetime({ offset: true }).optional().describe('created at or after (ISO 8601)'),

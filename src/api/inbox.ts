@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { userIdSchema } from '../identity/userId';
 import type { AppContext } from '../appContext';
 import { createUserTokenVerifier, UserTokenError } from '../auth/userToken';
 import { ForbiddenError, HeraldError } from '../errors';
@@ -10,7 +11,7 @@ import { problemSchema } from '../http/problemSchema';
 import { inboxItemSchema, toItemView, type ReadSelection } from '../inbox/inboxItem';
 import { markReadAndAnnounce } from '../inbox/markReadAndAnnounce';
 
-const params = z.object({ userId: z.string().min(1).max(256) });
+const params = z.object({ userId: userIdSchema });
 
 const listQuery = z.object({
   unread: z.enum(['true', 'false']).optional().describe('only unread items'),
@@ -35,7 +36,7 @@ const decodeSeqCursor = (cursor: string): number => decodeCursor(cursor, seqKey)
 
 /** A user's inbox over HTTP: the admin token, or that user's own token (never another user's). */
 export const inboxRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
-  const verifyUser = createUserTokenVerifier(ctx.secrets.jwtSecret);
+  const verifyUser = createUserTokenVerifier(ctx.secrets.jwtSecret, ctx.config.HERALD_JWT_MAX_TTL);
 
   function authorize(req: FastifyRequest, userId: string): void {
     const token = bearerToken(req);

@@ -5,6 +5,7 @@ import { messageView } from '../contract/deliveryViews';
 import { envelopeSchema, routingKeyFor } from '../contract/envelope';
 import { HeraldError, NotFoundError } from '../errors';
 import { problemSchema } from '../http/problemSchema';
+import { assertPublishable } from './publishChecks';
 
 export const messagesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.post(
@@ -14,13 +15,19 @@ export const messagesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
         tags: ['messages'],
         summary: 'Publish an envelope; it is dispatched asynchronously',
         body: envelopeSchema,
-        response: { 202: z.object({ id: z.string() }), 400: problemSchema, 503: problemSchema },
+        response: {
+          202: z.object({ id: z.string() }),
+          400: problemSchema,
+          422: problemSchema,
+          503: problemSchema,
+        },
       },
     },
     async (req, reply) => {
       const publisher = ctx.services.pipeline?.publisher;
       if (!publisher)
         throw new HeraldError('publisher_unavailable', 'this instance cannot publish messages', 503);
+      await assertPublishable(ctx, req.body);
       try {
         await publisher.publish(
           routingKeyFor(req.body.template),

@@ -13,6 +13,7 @@ import {
   updateTemplateSchema,
 } from '../contract/template';
 import { problemSchema } from '../http/problemSchema';
+import { assertTemplateAccounts, withWarnings } from '../templates/templateAccounts';
 
 const codeParams = z.object({ code: templateCodeSchema });
 const versionParams = codeParams.extend({ version: z.coerce.number().int().min(1) });
@@ -35,7 +36,10 @@ export const templateRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
         response: { 201: templateSchema, 409: problemSchema, 422: problemSchema },
       },
     },
-    async (req, reply) => reply.status(201).send(await templates.create(req.body)),
+    async (req, reply) => {
+      await assertTemplateAccounts(ctx.services.accounts, req.body);
+      return reply.status(201).send(withWarnings(await templates.create(req.body)));
+    },
   );
 
   app.get(
@@ -62,7 +66,7 @@ export const templateRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
         response: { 200: templateSchema, 404: problemSchema },
       },
     },
-    async (req) => templates.get(req.params.code, req.query.version),
+    async (req) => withWarnings(await templates.get(req.params.code, req.query.version)),
   );
 
   app.put(
@@ -76,7 +80,10 @@ export const templateRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
         response: { 200: templateSchema, 404: problemSchema, 422: problemSchema },
       },
     },
-    async (req) => templates.update(req.params.code, req.body),
+    async (req) => {
+      await assertTemplateAccounts(ctx.services.accounts, req.body);
+      return withWarnings(await templates.update(req.params.code, req.body));
+    },
   );
 
   app.delete(

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../appContext';
 import { bearerToken } from '../http/adminAuth';
-import { UnauthorizedError } from '../errors';
+import { createAdminRefusal } from '../http/adminRefusal';
 import { channelAccountRoutes } from './channelAccounts';
 import { deadLettersRoutes } from './deadLetters';
 import { deliveriesRoutes } from './deliveries';
@@ -34,9 +34,10 @@ const v1Modules: V1Module[] = [
 ];
 
 export const v1Routes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const refusal = createAdminRefusal(ctx);
   app.addHook('onRequest', async (req) => {
     if (req.routeOptions.config.auth === 'user-or-admin') return;
-    if (!ctx.isAdmin(bearerToken(req))) throw new UnauthorizedError('an admin bearer token is required');
+    if (!ctx.isAdmin(bearerToken(req))) throw refusal(req);
   });
   for (const mod of v1Modules) await app.register(mod, { ctx });
 };

@@ -2,6 +2,13 @@
 export interface TopologyNames {
   /** Topic exchange business services publish to (`notify.<template>`). */
   exchange: string;
+  /**
+   * Internal topic exchange behind `exchange` (bound `#`), whose alternate exchange catches what no queue
+   * binds. `exchange` itself keeps no arguments: every publisher that declares it must keep agreeing with it.
+   */
+  route: string;
+  /** Alternate exchange of `route` (fan-out to `dead`): envelopes whose routing key nothing binds. */
+  unroutable: string;
   /** Quorum queue of envelopes to dispatch. */
   dispatch: string;
   /** One queue per backoff step, `<prefix>herald.retry.<ms>`, dead-lettering back to `dispatch`. */
@@ -21,6 +28,8 @@ export interface TopologyNames {
 export function topologyNames(prefix = ''): TopologyNames {
   return {
     exchange: `${prefix}herald`,
+    route: `${prefix}herald.route`,
+    unroutable: `${prefix}herald.unroutable`,
     dispatch: `${prefix}herald.dispatch`,
     retryQueue: (ms) => `${prefix}herald.retry.${ms}`,
     dead: `${prefix}herald.dead`,

@@ -4,6 +4,7 @@ import { resolveLocalSecrets } from '../config/localSecrets';
 import { openDatabase } from '../db/database';
 import { migrateDatabase } from '../db/migrateDatabase';
 import { signUserToken } from '../auth/userToken';
+import { explainStartupFailure } from './explainStartupFailure';
 
 const USAGE = `usage: herald <command>
 
@@ -65,6 +66,12 @@ export async function runCli(argv: string[]): Promise<void> {
     if (err instanceof ConfigError || err instanceof UsageError) {
       process.stderr.write(`${err.message}\n`);
       process.exitCode = 2;
+      return;
+    }
+    const explained = explainStartupFailure(err, process.env);
+    if (explained) {
+      process.stderr.write(`herald ${name}: ${explained}\n`);
+      process.exitCode = 1;
       return;
     }
     pino().fatal({ err }, `herald ${name} failed`);

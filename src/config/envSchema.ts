@@ -20,12 +20,14 @@ export type Role = (typeof ROLES)[number];
 const durations = z.string().transform((s, ctx) => {
   const out: number[] = [];
   for (const part of s.split(',').map((p) => p.trim())) {
-    const m = /^(\d+)(ms|s|m|h)?$/.exec(part);
+    const m = /^(\d+)(ms|s|m|h|d)?$/.exec(part);
     if (!m) {
-      ctx.addIssue({ code: 'custom', message: `"${part}" is not a duration like 500ms, 10s, 5m or 1h` });
+      ctx.addIssue({ code: 'custom', message: `"${part}" is not a duration like 500ms, 10s, 5m, 1h or 30d` });
       return z.NEVER;
     }
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+      (m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h' | 'd'
+    ];
     out.push(Number(m[1]) * unit);
   }
   return out;
@@ -78,7 +80,27 @@ export const envSchema = z.object({
     .string()
     .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes encoded as base64')
     .optional(),
+  HERALD_SECRET_KEY_PREVIOUS: list.pipe(
+    z.array(
+      z
+        .string()
+        .refine((s) => Buffer.from(s, 'base64').length === 32, 'each must be 32 bytes encoded as base64'),
+    ),
+  ),
   HERALD_JWT_SECRET: z.string().min(32, 'needs at least 32 characters').optional(),
+  HERALD_JWT_MAX_TTL: durations
+    .pipe(z.array(z.number().positive()).length(1, 'must be one duration, like 30d or 12h'))
+    .transform(([ms]) => ms as number)
+    .default(30 * 86_400_000),
+  HERALD_WS_MAX_SOCKETS_PER_USER: intFrom(20, 1),
+  HERALD_TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((s): boolean | number | string => {
+      if (s === undefined || s === 'false') return false;
+      if (s === 'true') return true;
+      return /^\d+$/.test(s) ? Number(s) : s;
+    }),
   HERALD_SHUTDOWN_GRACE_MS: intFrom(15_000, 0),
   HERALD_WS_HEARTBEAT_MS: intFrom(30_000, 100),
   HERALD_WS_MAX_BUFFERED_BYTES: intFrom(1_048_576, 1024),

@@ -1,6 +1,5 @@
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { FastifyBaseLogger } from 'fastify';
-import { z } from 'zod';
 import type { BrokerConnection } from '../broker/brokerConnection';
 import { publishConfirmed } from '../broker/confirmPublish';
 import type { TopologyNames } from '../broker/topologyNames';
@@ -10,6 +9,7 @@ import type { PipelineMetrics } from './pipelineMetrics';
 import { queueDelayFor } from './retryPolicy';
 import { MAX_ENVELOPE_BYTES, runEnvelope } from './runnerPolicy';
 import { declareTopology } from './topology';
+import { deadLetterCause } from './deadLetterCause';
 import { retryWhileInfraDown } from './waitForInfra';
 
 export { MAX_ENVELOPE_BYTES };
@@ -35,7 +35,6 @@ export interface AmqpRunnerOptions {
 }
 
 /** The broker's account of why it dead-lettered a message (x-death, newest first). */
-const xDeathSchema = z.array(z.looseObject({ reason: z.string().optional() }));
 
 const header = (msg: ConsumeMessage, name: string): string | undefined => {
   const v = msg.properties.headers?.[name];
@@ -117,22 +116,13 @@ export function createAmqpRunner(opts: AmqpRunnerOptions) {
   }
 
   async function recordDead(ch: ConfirmChannel, msg: ConsumeMessage) {
-    const deaths = xDeathSchema.safeParse(msg.properties.headers?.['x-death']);
-    const brokerReason = deaths.success ? deaths.data[0]?.reason : undefined;
     const messageId: unknown = msg.properties.messageId;
     await retryWhileInfraDown(
       () =>
         opts.recordDeadLetter({
           messageId: typeof messageId === 'string' ? messageId : undefined,
           routingKey: header(msg, 'x-herald-routing-key') ?? msg.fields.routingKey,
-          code:
-            header(msg, 'x-herald-code') ??
-            (brokerReason === 'delivery_limit' ? 'delivery_limit' : `broker_${brokerReason ?? 'unknown'}`),
-          reason:
-            header(msg, 'x-herald-reason') ??
-            (brokerReason === 'delivery_limit'
-              ? `dispatch failed ${opts.deliveryLimit + 1} times; see the consumer's error log`
-              : `dead-lettered by RabbitMQ (${brokerReason ?? 'unknown reason'})`),
+          ...deadLetterCause(msg, names, opts.deliveryLimit),
           payload: msg.content,
         }),
       { stopping: () => stopping },

@@ -33,7 +33,8 @@ export interface DispatchDeps extends SendDeps {
 
 const stringField = (input: unknown, key: string): string | undefined => {
   const v = input && typeof input === 'object' ? (input as Record<string, unknown>)[key] : undefined;
-  return typeof v === 'string' && v.length > 0 && v.length <= 128 ? v : undefined;
+  // An id the database cannot hold (NUL) is no key to record a rejection under; the dead letter keeps it.
+  return typeof v === 'string' && v.length > 0 && v.length <= 128 && !v.includes('\u0000') ? v : undefined;
 };
 
 /**

@@ -1,5 +1,6 @@
 import type { Channel } from 'amqplib';
 import type { TopologyNames } from '../broker/topologyNames';
+import { declareUnroutableCapture } from './unroutableCapture';
 
 export interface TopologyOptions {
   /** Every delay a retry may wait (see retryQueueDelays); one queue each. */
@@ -26,7 +27,7 @@ export async function declareTopology(
       'x-dead-letter-routing-key': names.dead,
     },
   });
-  await ch.bindQueue(names.dispatch, names.exchange, 'notify.#');
+  await declareUnroutableCapture(ch, names);
   for (const ms of opts.retryQueueDelays) {
     await ch.assertQueue(names.retryQueue(ms), {
       durable: true,

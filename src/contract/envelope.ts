@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { recipientShapeOf } from '../senders/channelSet';
 import { CHANNEL_NAMES, channels, type ChannelName } from '../senders/registry';
+import { findNul, NUL_MESSAGE } from './nulCharacter';
 
 export const CHANNELS = CHANNEL_NAMES;
 export const channelSchema = z.enum(CHANNELS);
@@ -70,6 +71,10 @@ export const envelopeSchema = z
       .describe('carried into logs, e.g. source and traceId'),
   })
   .strict()
+  .superRefine((env, ctx) => {
+    const at = findNul(env);
+    if (at) ctx.addIssue({ code: 'custom', path: at, message: NUL_MESSAGE });
+  })
   .meta({ id: 'EnvelopeV1' });
 
 export type Envelope = z.infer<typeof envelopeSchema>;

@@ -124,6 +124,7 @@ export const templateSchema = z
     locales: templateLocalesSchema,
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
+    warnings: z.array(z.string()).optional().describe('channels that cannot be sent as the template stands'),
   })
   .meta({ id: 'Template' });
 export type TemplateView = z.infer<typeof templateSchema>;

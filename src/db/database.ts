@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { PrismaClient } from '../generated/prisma/client';
+import { ensurePrivateHome } from '../home/privateHome';
 import type { TransactionalSqlClient } from './sqlClient';
 
 export interface Database {
@@ -29,6 +30,7 @@ export async function openDatabase(opts: {
     const { createPostgresDatabase } = await import('./postgresDatabase');
     return createPostgresDatabase(opts.url, opts.poolSize);
   }
+  ensurePrivateHome(opts.homeDir);
   const { createPgliteDatabase } = await import('./pgliteDatabase');
   return createPgliteDatabase(path.join(opts.homeDir, 'data'));
 }

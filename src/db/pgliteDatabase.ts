@@ -6,7 +6,7 @@ import type { Database } from './database';
 
 /** The embedded default: Postgres compiled to WASM, persisted in `dataDir` (in memory when omitted). */
 export async function createPgliteDatabase(dataDir?: string): Promise<Database> {
-  if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
+  if (dataDir) fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const db = new PGlite(dataDir);
   await db.waitReady;
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });

@@ -1,7 +1,10 @@
+import { spellOutNul } from '../contract/nulCharacter';
 import type { Database } from '../db/database';
 import { NotFoundError } from '../errors';
 import type { EnvelopePublisher } from '../broker/envelopePublisher';
+import { rejectMessage } from '../delivery/deliveryState';
 import { decodeTimeCursor, encodeTimeCursor } from '../http/cursor';
+import { messageRejectionOf } from './messageRejection';
 
 /** An envelope that cannot be dispatched, as a runner hands it over. */
 export interface DeadLetterInput {
@@ -57,12 +60,15 @@ export function createDeadLetterStore(db: Database, publisher: () => EnvelopePub
   const prisma = db.prisma;
   return {
     async record(d: DeadLetterInput): Promise<void> {
+      const rejection = messageRejectionOf(d);
+      if (rejection) await rejectMessage(db.sql, rejection);
       await prisma.deadLetter.create({
+        // What came off the wire is recorded, not refused: a NUL in it is spelled out for PostgreSQL.
         data: {
-          messageId: d.messageId,
-          routingKey: d.routingKey,
-          code: d.code,
-          reason: d.reason,
+          messageId: d.messageId === undefined ? undefined : spellOutNul(d.messageId),
+          routingKey: d.routingKey === undefined ? undefined : spellOutNul(d.routingKey),
+          code: spellOutNul(d.code),
+          reason: spellOutNul(d.reason),
           payload: new Uint8Array(d.payload),
         },
       });

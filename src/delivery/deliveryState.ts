@@ -79,6 +79,10 @@ export async function acceptMessages(
        reason = CASE WHEN "Message".status = 'rejected' THEN NULL ELSE "Message".reason END,
        "templateVersion" = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED."templateVersion" ELSE "Message"."templateVersion" END,
        envelope = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED.envelope ELSE "Message".envelope END,
+       "recipientCount" = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED."recipientCount" ELSE "Message"."recipientCount" END,
+       "templateCode" = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED."templateCode" ELSE "Message"."templateCode" END,
+       source = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED.source ELSE "Message".source END,
+       "traceId" = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED."traceId" ELSE "Message"."traceId" END,
        "updatedAt" = now()
      RETURNING id, status, "templateVersion"`,
     [
@@ -254,10 +258,16 @@ export async function recordResults(sql: SqlClient, batch: readonly ResultsToRec
   );
 }
 
-/** completed when every delivery ended well, partially_failed when one failed, dispatched while any is pending. */
+const REACHED: ReadonlySet<DeliveryStatus> = new Set(['sent', 'delivered', 'read']);
+
+/**
+ * dispatched while any delivery is pending; then completed when none failed, failed when one failed and none
+ * reached anyone (skips send nothing), partially_failed when some failed and some went out.
+ */
 export function messageStatusOf(statuses: readonly DeliveryStatus[]): MessageStatus {
   if (statuses.some((s) => !TERMINAL.has(s))) return 'dispatched';
-  return statuses.some((s) => s === 'failed') ? 'partially_failed' : 'completed';
+  if (!statuses.some((s) => s === 'failed')) return 'completed';
+  return statuses.some((s) => REACHED.has(s)) ? 'partially_failed' : 'failed';
 }
 
 /**

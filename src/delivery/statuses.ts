@@ -21,6 +21,7 @@ export const MESSAGE_STATUSES = [
   'dispatched',
   'completed',
   'partially_failed',
+  'failed',
 ] as const;
 export const ATTEMPT_OUTCOMES = ['sent', 'retryable', 'permanent', 'waiting'] as const;
 

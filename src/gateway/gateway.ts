@@ -7,6 +7,7 @@ import { createConnectionRegistry, type Connection } from './connectionRegistry'
 import { createDeliveredMarker } from './deliveredMarker';
 import type { ImBus, ImEvent } from '../inbox/imBus';
 import { CLOSE, parseClientFrame, type ClientFrame, type ServerFrame } from './protocol';
+import { armTokenExpiry } from './tokenExpiry';
 
 export interface GatewayOptions {
   /** Ping every socket this often; one that has not answered the previous ping is dropped. */
@@ -15,13 +16,15 @@ export interface GatewayOptions {
   maxBufferedBytes: number;
   /** Most items a `hello` carries; it says `more: true` beyond. */
   helloLimit?: number;
+  /** Sockets one user may hold on this instance; the oldest is closed (4010) past it. */
+  maxSocketsPerUser?: number;
 }
 
 export interface Gateway {
   /** Subscribes to the IM bus and starts the heartbeat. */
   start(): Promise<void>;
   /** Takes over an upgraded, already authenticated socket. */
-  accept(socket: WebSocket, userId: string, opts?: { since?: number }): void;
+  accept(socket: WebSocket, userId: string, opts?: { since?: number; expiresAt?: Date }): void;
   /** Sockets held, of one user or of all. */
   connectionCount(userId?: string): number;
   /** Closes every socket with 1001 and waits (briefly) for them to go. */
@@ -217,10 +220,20 @@ export function createGateway(deps: {
       }
       const conn: Connection = { socket, userId, alive: true, ready: false, pending: [], lastSeq: 0 };
       registry.add(conn);
+      const held = registry.ofUser(userId);
+      // ofUser lists in the order sockets were added: the first ones are the oldest.
+      for (const old of held.slice(0, Math.max(0, held.length - (options.maxSocketsPerUser ?? Infinity))))
+        drop(old, CLOSE.tooManySockets);
+      const disarm = opts.expiresAt
+        ? armTokenExpiry(opts.expiresAt, () => drop(conn, CLOSE.tokenExpired))
+        : () => undefined;
       socket.on('pong', () => {
         conn.alive = true;
       });
-      socket.on('close', () => registry.remove(conn));
+      socket.on('close', () => {
+        disarm();
+        registry.remove(conn);
+      });
       socket.on('message', (data, isBinary) => {
         const parsed = parseClientFrame(data, isBinary);
         if (!parsed.ok) send(conn, { type: 'error', code: parsed.code, message: parsed.message });

@@ -7,7 +7,7 @@ import { createLocalImBus, type ImBus } from '../inbox/imBus';
 import type { InboxStore } from '../inbox/inboxStore';
 import { createAmqpImBus } from './amqpImBus';
 import { demoPageRoute } from './demoPage';
-import { createGateway, type Gateway } from './gateway';
+import { createGateway, type Gateway, type GatewayOptions } from './gateway';
 import { createSocketRoute } from './socketRoute';
 
 export interface ImRuntime {
@@ -26,8 +26,10 @@ export interface ImRuntimeOptions {
   inbox: InboxStore;
   /** Whether this process runs the `gateway` role. */
   gateway: boolean;
-  gatewayOptions: { heartbeatMs: number; maxBufferedBytes: number };
+  gatewayOptions: GatewayOptions;
   jwtSecret: string;
+  /** HERALD_JWT_MAX_TTL: longer-lived user tokens are refused. */
+  jwtMaxTtlMs: number;
   broker?: BrokerConnection;
   names: TopologyNames;
   log: FastifyBaseLogger;
@@ -42,7 +44,13 @@ export async function createImRuntime(opts: ImRuntimeOptions): Promise<ImRuntime
   const bus = broker ? await createAmqpImBus(broker, names.im, log) : createLocalImBus();
   const gateway = opts.gateway ? createGateway({ options: opts.gatewayOptions, inbox, bus, log }) : undefined;
   const routes: FastifyPluginAsync<{ ctx: AppContext }>[] = gateway
-    ? [createSocketRoute({ gateway, verifyToken: createUserTokenVerifier(opts.jwtSecret) }), demoPageRoute]
+    ? [
+        createSocketRoute({
+          gateway,
+          verifyToken: createUserTokenVerifier(opts.jwtSecret, opts.jwtMaxTtlMs),
+        }),
+        demoPageRoute,
+      ]
     : [];
   return {
     bus,

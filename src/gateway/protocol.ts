@@ -48,6 +48,8 @@ export const CLOSE = {
   internal: { code: 1011, reason: 'inbox unavailable: reconnect later' },
   slowConsumer: { code: 4008, reason: 'slow consumer: reconnect with since' },
   resync: { code: 4009, reason: 'missed more items than a frame carries: reconnect with since' },
+  tokenExpired: { code: 4001, reason: 'token expired: reconnect with a fresh token' },
+  tooManySockets: { code: 4010, reason: 'too many sockets for this user: the oldest is closed' },
 } as const;
 
 export type FrameResult = { ok: true; frame: ClientFrame } | { ok: false; code: string; message: string };

@@ -27,7 +27,7 @@ export function createSocketRoute(deps: {
   verifyToken: (token: string | undefined) => UserClaims;
 }): FastifyPluginAsync<{ ctx: AppContext }> {
   return async (app) => {
-    const users = new WeakMap<FastifyRequest, string>();
+    const users = new WeakMap<FastifyRequest, UserClaims>();
     // The default would close sockets without a code; ours say why (1001) before the server stops.
     async function preClose(this: FastifyInstance): Promise<void> {
       await deps.gateway.closeSockets();
@@ -43,7 +43,7 @@ export function createSocketRoute(deps: {
           const fromQuery = (req.query as { token?: unknown }).token;
           const token = typeof fromQuery === 'string' && fromQuery !== '' ? fromQuery : bearerToken(req);
           try {
-            users.set(req, deps.verifyToken(token).userId);
+            users.set(req, deps.verifyToken(token));
           } catch (err) {
             if (err instanceof UserTokenError) throw new HeraldError(`token_${err.reason}`, err.message, 401);
             throw err;
@@ -51,12 +51,12 @@ export function createSocketRoute(deps: {
         },
       },
       (socket, req) => {
-        const userId = users.get(req);
-        if (userId === undefined) {
+        const claims = users.get(req);
+        if (claims === undefined) {
           socket.close(1008, 'not authenticated');
           return;
         }
-        deps.gateway.accept(socket, userId, { since: req.query.since });
+        deps.gateway.accept(socket, claims.userId, { since: req.query.since, expiresAt: claims.expiresAt });
       },
     );
   };

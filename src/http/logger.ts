@@ -1,4 +1,5 @@
 import type { FastifyServerOptions } from 'fastify';
+import { redactUrl } from './redactUrl';
 
 /** Paths that may carry secrets; pino replaces their values before a line is written. */
 export const REDACT_PATHS = [
@@ -27,7 +28,7 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
       // The default serializer logs the full URL, and a WebSocket URL carries the user token.
       req: (req: { method: string; url: string; id: string }) => ({
         method: req.method,
-        url: req.url.replace(/([?&]token=)[^&]*/g, '$1[redacted]'),
+        url: redactUrl(req.url),
         id: req.id,
       }),
     },

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { HeraldError } from '../errors';
+import { HeraldError, OperatorError } from '../errors';
+import { redactUrl } from './redactUrl';
 
 export interface Problem {
   type: string;
@@ -40,7 +41,7 @@ function problem(
     code,
     ...(detail ? { detail } : {}),
     // A WebSocket or misdirected client may carry its user token in the query; never echo it.
-    instance: url.replace(/([?&]token=)[^&]*/g, '$1[redacted]'),
+    instance: redactUrl(url),
     ...(errors === undefined ? {} : { errors }),
   };
 }
@@ -51,11 +52,13 @@ function problem(
  */
 export function registerProblemHandler(
   app: FastifyInstance,
-  guard?: { prefix: string; allows(req: FastifyRequest): boolean },
+  guard?: { prefix: string; allows(req: FastifyRequest): boolean; refusal(req: FastifyRequest): HeraldError },
 ): void {
   app.setErrorHandler((err: FastifyError | HeraldError | Error, req, reply) => {
     let body: Problem;
     if (err instanceof HeraldError) {
+      // The operator's to fix (a changed secret key): logged like any other server failure.
+      if (err instanceof OperatorError) req.log.error({ err }, 'request failed');
       body = problem(err.status, err.code, err.message, req.url, err.details);
     } else if (hasZodFastifySchemaValidationErrors(err)) {
       const errors = err.validation.map((v) => ({
@@ -88,11 +91,12 @@ export function registerProblemHandler(
 
   app.setNotFoundHandler((req, reply) => {
     if (guard && req.url.startsWith(guard.prefix) && !guard.allows(req)) {
+      const err = guard.refusal(req);
       return reply
         .status(401)
         .header('www-authenticate', 'Bearer')
         .type('application/problem+json')
-        .send(problem(401, 'unauthorized', 'an admin bearer token is required', req.url));
+        .send(problem(401, err.code, err.message, req.url, err.details));
     }
     return reply
       .status(404)

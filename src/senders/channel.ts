@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import type { Database } from '../db/database';
-import { HeraldError } from '../errors';
+import { HeraldError, OperatorError } from '../errors';
 import type { ChannelAccountType } from '../generated/prisma/enums';
 import type { ImBus } from '../inbox/imBus';
 import type { InboxStore } from '../inbox/inboxStore';
@@ -48,8 +48,21 @@ export interface AccountTypeSpec<
   stored: Stored;
   /** Secret names as `secretsSet` shows them → their key in the sealed secrets. */
   secrets: Readonly<Record<Secret, string>>;
-  /** Whether one account of this type can be the default a template falls back to. */
+  /**
+   * Whether one account of this type can be the default a template falls back to. A template part of a
+   * channel whose type is not defaultable and that names no account is warned of at save.
+   */
   defaultable?: boolean;
+  /**
+   * A PUT that leaves a secret out keeps the stored one; when the PUT changes where that secret would go
+   * (a host, a port, TLS), this names what changed and which stored secrets must be sent again, so an
+   * admin who can never read a secret cannot redirect it. Undefined: nothing is redirected.
+   */
+  movedSecrets?(
+    input: z.infer<Input>,
+    stored: z.infer<Stored>,
+    secrets: StoredSecrets,
+  ): { changed: string; secrets: string[] } | undefined;
   /** `previous`: the stored secrets on PUT, so a secret left out of the input keeps its value. */
   split(input: z.infer<Input>, previous: StoredSecrets): { config: z.infer<Stored>; secrets: StoredSecrets };
   toConfig(name: string, stored: z.infer<Stored>, secrets: StoredSecrets): Config;
@@ -243,6 +256,7 @@ export interface ChannelModule<
     accounts: AccountLookup;
     slot?: SendSlot;
     now?: () => number;
+    log?: FastifyBaseLogger;
   }): ChannelRuntime<Name, z.infer<Rendered>, Infer<RecipientShape>>;
 }
 
@@ -277,6 +291,7 @@ export interface AnyChannel {
     accounts: AccountLookup;
     slot?: SendSlot;
     now?: () => number;
+    log?: FastifyBaseLogger;
   }): ChannelRuntime<string, never, never>;
 }
 
@@ -302,7 +317,7 @@ export function defineChannel<
   type R = Infer<RecipientShape>;
   return {
     ...spec,
-    bind({ sender, accounts, slot, now = Date.now }) {
+    bind({ sender, accounts, slot, now = Date.now, log }) {
       const limited: SendSlot = slot ?? ((fn) => fn());
       const accountType = spec.account;
       const account = (name: string | undefined) =>
@@ -331,6 +346,11 @@ export function defineChannel<
             account,
           });
         } catch (err) {
+          // A key or config the operator must fix: loud, and retried rather than failed for good.
+          if (err instanceof OperatorError) {
+            log?.error({ code: err.code, reason: err.message }, `${spec.name}: cannot prepare a send`);
+            return { outcome: { kind: 'retryable', code: err.code, message: err.message } };
+          }
           const code = err instanceof HeraldError ? err.code : 'prepare_failed';
           return { outcome: { kind: 'permanent', code, message: (err as Error).message } };
         }

@@ -98,6 +98,7 @@ function bindOne<C extends AnyChannel>(
     accounts: opts.accounts,
     slot: opts.slot,
     now: opts.now,
+    log: opts.deps.log,
   });
 }
 

@@ -9,6 +9,7 @@ import { NotFoundError, ValidationError } from '../errors';
 import { createActiveVersionCache } from './activeVersionCache';
 import { assertVariables } from './checkVariables';
 import { assertChannelParts } from './checkChannelParts';
+import { assertDeclaredVariables } from './checkDeclaredVariables';
 import { assertSyntax } from './checkSyntax';
 import { createLiquidEngines, type RenderLimits } from './liquidEngine';
 import { createTemplateRenderer, type TemplateRenderer } from './renderTemplate';
@@ -74,6 +75,7 @@ export function createTemplateService(deps: {
     async create(input: CreateTemplateInput) {
       assertSyntax(engines, input);
       assertChannelParts(input);
+      assertDeclaredVariables(engines, input);
       return withChange(input.code, () => store.create(input));
     },
     async update(code: string, input: UpdateTemplateInput) {
@@ -84,6 +86,7 @@ export function createTemplateService(deps: {
         );
       assertSyntax(engines, input);
       assertChannelParts(input);
+      assertDeclaredVariables(engines, input);
       return withChange(code, () => store.update(code, input));
     },
     archive: (code) => withChange(code, () => store.archive(code)),

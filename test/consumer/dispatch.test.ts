@@ -120,7 +120,7 @@ describe('dispatch (no broker)', () => {
       await sleep(result.retryInMs + 20);
       result = await dispatch(env, deps);
     }
-    expect(result).toMatchObject({ status: 'partially_failed', retryInMs: undefined });
+    expect(result).toMatchObject({ status: 'failed', retryInMs: undefined });
     const [d] = await deliveriesOf(env.id);
     expect(d?.status).toBe('failed');
     expect(d?.attempts).toBe(3);
@@ -136,7 +136,7 @@ describe('dispatch (no broker)', () => {
     }));
     const env = envelope({ channels: ['mail'], to: [{ email: 'nobody@example.com' }] });
     const result = await dispatch(env, dispatchDeps(tdb.db, { mail }));
-    expect(result).toMatchObject({ status: 'partially_failed' });
+    expect(result).toMatchObject({ status: 'failed' });
     const [d] = await deliveriesOf(env.id);
     expect(d).toMatchObject({ status: 'failed', attempts: 1, reason: '550 no such user' });
     expect(d?.attemptLog).toEqual([
@@ -210,5 +210,62 @@ describe('dispatch (no broker)', () => {
     expect(m.status).toBe('rejected');
     expect(m.reason).toMatch(new RegExp(`^${code}: `));
     expect(mail.jobs).toHaveLength(0);
+  });
+});
+
+describe('dispatch: the rendered in-site url', () => {
+  const linking = (url: string) => ({
+    async resolve(code: string) {
+      const base = await fixedTemplates([{ code, channels: ['im'] }]).resolve(code);
+      if (!base) return undefined;
+      return {
+        ...base,
+        render: async () => ({ im: { title: 'Link', body: 'b', url } }),
+      };
+    },
+  });
+
+  it.each(['javascript:alert(1)', '//evil.example.net/x', '/\\evil.example.net', ' https://x.example'])(
+    'fails an im delivery whose url renders to %s, and sends nothing',
+    async (url) => {
+      const im = scriptedSender('im');
+      const env = envelope({ channels: ['im'], to: [{ userId: 'u-1' }] });
+      const result = await dispatch(env, dispatchDeps(tdb.db, { im }, { templates: linking(url) }));
+      expect(result).toMatchObject({ status: 'failed' });
+      expect(im.jobs).toHaveLength(0);
+      const [d] = await deliveriesOf(env.id);
+      expect(d).toMatchObject({ status: 'failed' });
+      expect(d?.attemptLog.map((a) => a.errorCode)).toEqual(['unsafe_url']);
+    },
+  );
+
+  it('sends an im delivery whose url is http(s) or a path on the site', async () => {
+    for (const url of ['https://shop.example.com/o/1', '/orders/981', 'orders/981?x=1#y']) {
+      const im = scriptedSender('im');
+      const env = envelope({ channels: ['im'], to: [{ userId: 'u-1' }] });
+      await dispatch(env, dispatchDeps(tdb.db, { im }, { templates: linking(url) }));
+      expect(im.jobs).toHaveLength(1);
+    }
+  });
+});
+
+describe('dispatch: a channel with no usable account', () => {
+  it('fails a DingTalk delivery whose part names no robot with no_account, so the message is not completed', async () => {
+    const dingtalk = scriptedSender('dingtalk');
+    const templates = {
+      async resolve(code: string) {
+        const base = await fixedTemplates([{ code, channels: ['dingtalk'] }]).resolve(code);
+        return (
+          base && { ...base, render: async () => ({ dingtalk: { msgtype: 'text' as const, text: 'hi' } }) }
+        );
+      },
+    };
+    const env = envelope({ channels: ['dingtalk'], to: [{ mobile: '13800000000' }] });
+    const result = await dispatch(env, dispatchDeps(tdb.db, { dingtalk }, { templates }));
+    expect(result).toMatchObject({ status: 'failed' });
+    expect(dingtalk.jobs).toHaveLength(0);
+    const [d] = await deliveriesOf(env.id);
+    expect(d).toMatchObject({ status: 'failed', reason: 'the template names no DingTalk robot account' });
+    expect(d?.attemptLog.map((a) => a.errorCode)).toEqual(['no_account']);
   });
 });

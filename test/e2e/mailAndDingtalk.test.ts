@@ -68,6 +68,7 @@ describeWith(['postgres', 'rabbitmq'], 'e2e: one envelope over mail and DingTalk
           secure: false,
           user: SMTP_AUTH.user,
           password: SMTP_AUTH.pass,
+          allowInsecureAuth: true, // the local sink offers no STARTTLS
           from: 'Herald <noreply@example.com>',
         },
       },

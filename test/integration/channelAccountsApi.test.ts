@@ -96,23 +96,20 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
     expect(row.config).toEqual({ webhook: 'https://oapi.dingtalk.com/robot/send' });
   });
 
-  it('replaces the config on PUT, keeping a password that the PUT leaves out', async () => {
+  it('replaces the config on PUT, keeping a password that the PUT leaves out while it goes to the same server', async () => {
     await call('POST', '/v1/channel-accounts', smtp('keep-pw'));
     const res = await call('PUT', '/v1/channel-accounts/keep-pw', {
       type: 'smtp',
-      config: { host: 'mail2.example.com', port: 587, secure: false, user: 'u2', from: 'b@example.com' },
+      config: { ...smtp('keep-pw', { password: undefined }).config, from: 'b@example.com' },
     });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({
-      config: { host: 'mail2.example.com', port: 587 },
-      secretsSet: ['password'],
-    });
+    expect(res.json()).toMatchObject({ config: { from: 'b@example.com' }, secretsSet: ['password'] });
     expect(await accounts().find(smtpAccount, 'keep-pw')).toEqual({
       name: 'keep-pw',
-      host: 'mail2.example.com',
-      port: 587,
-      secure: false,
-      user: 'u2',
+      host: 'smtp.example.com',
+      port: 465,
+      secure: true,
+      user: 'noreply@example.com',
       password: 'pw-keep-pw-Zq81',
       from: 'b@example.com',
     });
@@ -124,18 +121,51 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
     expect((await accounts().find(smtpAccount, 'keep-pw'))?.password).toBe('new-pw-1');
   });
 
-  it('keeps the robot token and secret when a PUT gives the webhook without them', async () => {
-    await call('POST', '/v1/channel-accounts', robot('keep-tok'));
-    const res = await call('PUT', '/v1/channel-accounts/keep-tok', {
+  it.each([
+    ['host', { host: 'attacker.example.net' }],
+    ['port', { port: 2525 }],
+    ['user', { user: 'someone-else' }],
+    ['secure', { secure: false }],
+  ])(
+    'refuses a PUT that changes the SMTP %s without the password, and keeps the account as it was',
+    async (field, change) => {
+      const name = `moved-${field}`;
+      await call('POST', '/v1/channel-accounts', smtp(name));
+      const res = await call('PUT', `/v1/channel-accounts/${name}`, {
+        type: 'smtp',
+        config: { ...smtp(name, { password: undefined }).config, ...change },
+      });
+      expect(res.statusCode).toBe(422);
+      expect(res.json()).toMatchObject({ code: 'secret_required', errors: { secrets: ['password'] } });
+      expect(res.json().detail).toContain(field);
+      expect(await accounts().find(smtpAccount, name)).toMatchObject({ host: 'smtp.example.com', port: 465 });
+
+      const withPassword = await call('PUT', `/v1/channel-accounts/${name}`, {
+        type: 'smtp',
+        config: { ...smtp(name, { password: 'typed-again-1' }).config, ...change },
+      });
+      expect(withPassword.statusCode).toBe(200);
+      expect(await accounts().find(smtpAccount, name)).toMatchObject({
+        ...change,
+        password: 'typed-again-1',
+      });
+    },
+  );
+
+  it('refuses a PUT that moves a robot to another host without its token and secret', async () => {
+    await call('POST', '/v1/channel-accounts', robot('moved-robot'));
+    const res = await call('PUT', '/v1/channel-accounts/moved-robot', {
       type: 'dingtalk-robot',
-      config: { webhook: 'https://oapi.dingtalk.com/robot/send?x=1' },
+      config: { webhook: 'https://robot.attacker.example.net/robot/send' },
     });
-    expect(res.statusCode).toBe(200);
-    expect(await accounts().find(robotAccount, 'keep-tok')).toEqual({
-      name: 'keep-tok',
-      webhook: 'https://oapi.dingtalk.com/robot/send?x=1&access_token=tok-keep-tok-77aa',
-      secret: 'SECsignkeeptok99',
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({
+      code: 'secret_required',
+      errors: { secrets: ['access_token (in the webhook URL)', 'secret'] },
     });
+    expect((await accounts().find(robotAccount, 'moved-robot'))?.webhook).toMatch(
+      /^https:\/\/oapi\.dingtalk\.com\//,
+    );
   });
 
   it('refuses to change the type of an account on PUT', async () => {

@@ -59,6 +59,89 @@ describeWith(['postgres'], 'templates API on PostgreSQL', () => {
     expect(res.json().code).toBe('invalid_request');
   });
 
+  it.each(['javascript:alert(1)', '//evil.example.net/{{ orderNo }}', 'data:{{ orderNo }}'])(
+    'refuses an im url that cannot render to http(s) or a site path: %s',
+    async (url) => {
+      const res = await call('POST', '/v1/templates', {
+        ...orderShipped,
+        code: 'unsafe_link',
+        channels: { im: { title: 't', body: 'b', url } },
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().errors).toEqual([
+        expect.objectContaining({
+          path: 'body.channels.im.url',
+          message: expect.stringContaining('http(s)'),
+        }),
+      ]);
+    },
+  );
+
+  it('refuses a part naming a missing account or one of the wrong type, and warns of a channel it cannot send', async () => {
+    const base = { code: 'accounted', name: 'Accounted', variables: {} };
+    const missing = await call('POST', '/v1/templates', {
+      ...base,
+      channels: { mail: { account: 'no-such-smtp', subject: 's', html: 'h' } },
+    });
+    expect(missing.statusCode).toBe(422);
+    expect(missing.json()).toMatchObject({ code: 'unknown_account', errors: [{ path: 'mail.account' }] });
+
+    const robot = await call('POST', '/v1/channel-accounts', {
+      name: 'ops-robot',
+      type: 'dingtalk-robot',
+      config: { webhook: 'https://oapi.dingtalk.com/robot/send?access_token=tok-1' },
+    });
+    expect(robot.statusCode).toBe(201);
+    const wrongType = await call('POST', '/v1/templates', {
+      ...base,
+      channels: { mail: { account: 'ops-robot', subject: 's', html: 'h' } },
+    });
+    expect(wrongType.statusCode).toBe(422);
+    expect(wrongType.json()).toMatchObject({ code: 'wrong_account_type' });
+    expect(wrongType.json().detail).toContain('needs a smtp account');
+
+    const unsendable = await call('POST', '/v1/templates', {
+      ...base,
+      channels: { dingtalk: { msgtype: 'text', text: 'hello' } },
+    });
+    expect(unsendable.statusCode).toBe(201);
+    const warning =
+      'dingtalk: the part names no DingTalk robot account and that type has no default, so its deliveries fail with no_account';
+    expect(unsendable.json().warnings).toEqual([warning]);
+    expect((await call('GET', '/v1/templates/accounted')).json().warnings).toEqual([warning]);
+    const fixed = await call('PUT', '/v1/templates/accounted', {
+      ...base,
+      channels: { dingtalk: { account: 'ops-robot', msgtype: 'text', text: 'hello' } },
+    });
+    expect([fixed.statusCode, fixed.json().warnings]).toEqual([200, []]);
+    // Out of the way of the listing test below.
+    await t.ctx.db.prisma.template.delete({ where: { code: 'accounted' } });
+  });
+
+  it('refuses a part using an undeclared variable, naming it and the nearest declared name', async () => {
+    const res = await call('POST', '/v1/templates', {
+      code: 'typo_var',
+      name: 'Typo',
+      variables: { orderNo: 'string', 'eta?': 'date' },
+      channels: {
+        mail: { subject: 'Order {{ ordrNo }}', html: '<p>Hi {{ name }}, {{ recipient.email }}</p>' },
+        im: {
+          title: '{% assign n = orderNo %}{{ n }} {{ eta }}',
+          body: '{% for i in (1..2) %}{{ i }}{% endfor %}',
+        },
+      },
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({
+      code: 'undeclared_variable',
+      errors: [{ channel: 'mail', field: 'subject', variable: 'ordrNo', didYouMean: 'orderNo' }],
+    });
+    expect(res.json().detail).toMatch(
+      /^mail\.subject uses ordrNo, which the template does not declare \(did you mean orderNo\?\)/,
+    );
+    expect((await call('GET', '/v1/templates/typo_var')).statusCode).toBe(404);
+  });
+
   it('refuses unparsable text at create with 422 naming channel, field, line and column', async () => {
     const res = await call('POST', '/v1/templates', {
       ...orderShipped,
@@ -219,7 +302,7 @@ describeWith(['postgres'], 'templates API on PostgreSQL', () => {
 
   it('lists with a cursor and filters by status and channel', async () => {
     const mk = (code: string, channels: object) =>
-      call('POST', '/v1/templates', { code, name: code, channels });
+      call('POST', '/v1/templates', { code, name: code, variables: { x: 'string' }, channels });
     for (let i = 0; i < 4; i += 1)
       expect((await mk(`list_${i}`, { dingtalk: { msgtype: 'text', text: 'n {{ x }}' } })).statusCode).toBe(
         201,

@@ -166,7 +166,13 @@ describeWith(['postgres', 'rabbitmq'], 'pipeline on RabbitMQ: bad input goes to 
     expect(replayed.replayedAt).not.toBeNull();
 
     const m = await api.reaches('no-template', 'completed');
-    expect(m).toMatchObject({ status: 'completed', reason: null, templateCode: 'nope', templateVersion: 1 });
+    expect(m).toMatchObject({
+      status: 'completed',
+      reason: null,
+      templateCode: 'nope',
+      templateVersion: 1,
+      recipientCount: 1,
+    });
     expect(m.deliveries.map((d) => `${d.channel}:${d.status}:${d.attemptLog.length}`)).toEqual(['im:sent:1']);
     // The replay succeeded, so no new dead letter appeared.
     expect(await allDeadLetters()).toHaveLength(BAD_INPUTS.length);

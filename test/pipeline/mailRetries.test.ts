@@ -90,7 +90,7 @@ describeWith(['postgres', 'rabbitmq'], 'pipeline on RabbitMQ: mail send failures
   it('fails a 550 after exactly one attempt', async () => {
     await publish('gone-1', 'gone@example.com');
     const m = await api.finished('gone-1');
-    expect(m.status).toBe('partially_failed');
+    expect(m.status).toBe('failed');
     const d = onlyDelivery(m);
     expect(d).toMatchObject({ status: 'failed', attempts: 1 });
     expect(d.reason).toContain('5.1.1 No such user here');
@@ -103,7 +103,7 @@ describeWith(['postgres', 'rabbitmq'], 'pipeline on RabbitMQ: mail send failures
   it('gives up on a server that keeps answering 451 after retries + 1 attempts, with the reason', async () => {
     await publish('busy-1', 'busy@example.com');
     const m = await api.finished('busy-1', 30_000);
-    expect(m.status).toBe('partially_failed');
+    expect(m.status).toBe('failed');
     const d = onlyDelivery(m);
     const attempts = RETRY_DELAYS.length + 1;
     expect(d).toMatchObject({ status: 'failed', attempts });

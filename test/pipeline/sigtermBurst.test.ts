@@ -7,7 +7,13 @@ import type { Database } from '../../src/db/database';
 import { createHeraldPublisher, type HeraldPublisher } from '../../src/sdk/publisher';
 import { TEST_AMQP_URL } from '../support/services';
 import { ADMIN_TOKEN } from '../support/testApp';
-import { createTestDeployment, eventually, JWT_SECRET, type TestDeployment } from '../support/testHerald';
+import {
+  createTestDeployment,
+  eventually,
+  JWT_SECRET,
+  SECRET_KEY,
+  type TestDeployment,
+} from '../support/testHerald';
 import { describeWithBrokerCli, queueCounts } from './support/brokerSide';
 import { heraldApi } from '../support/heraldApi';
 import { startHeraldProcess, type HeraldProcess } from './support/heraldProcess';
@@ -40,6 +46,7 @@ describeWithBrokerCli('herald start: SIGTERM during a burst', () => {
       HERALD_QUEUE_PREFIX: dep.prefix,
       HERALD_ADMIN_TOKENS: ADMIN_TOKEN,
       HERALD_JWT_SECRET: JWT_SECRET,
+      HERALD_SECRET_KEY: SECRET_KEY,
       HERALD_RETRY_DELAYS: '200ms,400ms,800ms',
       HERALD_SHUTDOWN_GRACE_MS: String(GRACE_MS),
       LOG_LEVEL: 'info',

@@ -1,4 +1,5 @@
-import { describeWith } from '../support/services';
+import amqplib from 'amqplib';
+import { describeWith, TEST_AMQP_URL } from '../support/services';
 import {
   createTestDeployment,
   eventually,
@@ -59,9 +60,28 @@ describeWith(['postgres', 'rabbitmq'], 'template cache across instances', () => 
 
     // Archived through a: b rejects the next envelope instead of using its cache.
     await heraldApi(a.baseUrl).expectStatus(200, 'DELETE', '/v1/templates/notice');
-    await send('m-3');
+    // Over HTTP the publish is refused at once (422); straight on the broker it reaches b's consumer.
+    const refused = await heraldApi(a.baseUrl).call<{ code: string }>('POST', '/v1/messages', {
+      id: 'm-3',
+      template: 'notice',
+      to: [{ userId: 'u-1' }],
+      data: { n: 1 },
+    });
+    expect([refused.status, refused.body.code]).toEqual([422, 'unknown_template']);
+    const conn = await amqplib.connect(TEST_AMQP_URL);
+    try {
+      const ch = await conn.createConfirmChannel();
+      const envelope = { id: 'm-4', template: 'notice', to: [{ userId: 'u-1' }], data: { n: 1 } };
+      ch.publish(`${dep.prefix}herald`, 'notify.notice', Buffer.from(JSON.stringify(envelope)), {
+        persistent: true,
+        messageId: 'm-4',
+      });
+      await ch.waitForConfirms();
+    } finally {
+      await conn.close();
+    }
     const m3 = await eventually(async () => {
-      const m = await heraldApi(b.baseUrl).message('m-3');
+      const m = await heraldApi(b.baseUrl).message('m-4');
       return m?.status === 'rejected' ? m : undefined;
     });
     expect(m3.reason).toMatch(/^unknown_template: /);

@@ -1,3 +1,4 @@
+import amqplib from 'amqplib';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -11,7 +12,13 @@ import { startRuntime, type Runtime } from '../../src/runtime';
 import { connect, connectRefused } from '../gateway/support/wsClient';
 import { describeWith, TEST_AMQP_URL } from '../support/services';
 import { ADMIN_TOKEN, auth } from '../support/testApp';
-import { createTestDeployment, eventually, JWT_SECRET, type TestDeployment } from '../support/testHerald';
+import {
+  createTestDeployment,
+  eventually,
+  JWT_SECRET,
+  SECRET_KEY,
+  type TestDeployment,
+} from '../support/testHerald';
 
 const CANARY = 'LEAKCANARY';
 const SECRETS = {
@@ -56,6 +63,7 @@ describeWith(
         HERALD_QUEUE_PREFIX: dep.prefix,
         HERALD_ADMIN_TOKENS: ADMIN_TOKEN,
         HERALD_JWT_SECRET: JWT_SECRET,
+        HERALD_SECRET_KEY: SECRET_KEY,
         HERALD_RETRY_DELAYS: RETRY_DELAYS,
         LOG_LEVEL: 'trace',
       });
@@ -101,6 +109,7 @@ describeWith(
             secure: false,
             user: 'noreply@example.com',
             password: SECRETS.password,
+            allowInsecureAuth: true, // the local sink offers no STARTTLS
             from: 'Herald <noreply@example.com>',
           },
         }),
@@ -132,10 +141,23 @@ describeWith(
           to,
           data: { orderNo: '981' },
         }),
-        // Rejected by the consumer: lands in dead letters with its reason.
+        // Refused at once over HTTP.
         await call('POST', '/v1/messages', { id: 'leak-2', template: 'no_such_template', to, data: {} }),
       ];
-      expect(published.map((r) => r.statusCode)).toEqual([202, 202]);
+      expect(published.map((r) => r.statusCode)).toEqual([202, 422]);
+      // Straight on the broker it is rejected by the consumer and lands in dead letters with its reason.
+      const conn = await amqplib.connect(TEST_AMQP_URL);
+      try {
+        const ch = await conn.createConfirmChannel();
+        const envelope = { id: 'leak-3', template: 'no_such_template', to, data: {} };
+        ch.publish(`${dep.prefix}herald`, 'notify.no_such_template', Buffer.from(JSON.stringify(envelope)), {
+          persistent: true,
+          messageId: 'leak-3',
+        });
+        await ch.waitForConfirms();
+      } finally {
+        await conn.close();
+      }
 
       type View = {
         status: string;
@@ -156,7 +178,7 @@ describeWith(
         ['mail', 3],
       ]);
       await eventually(async () => {
-        const dead = (await call('GET', '/v1/dead-letters?messageId=leak-2')).json<{ items: unknown[] }>();
+        const dead = (await call('GET', '/v1/dead-letters?messageId=leak-3')).json<{ items: unknown[] }>();
         return dead.items.length === 1;
       });
       await call('GET', '/v1/deliveries?limit=50');

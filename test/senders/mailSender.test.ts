@@ -39,6 +39,7 @@ describe('mail sender over SMTP', () => {
       secure: false,
       user: 'noreply@example.com',
       password: 's3cret-pass',
+      allowInsecureAuth: true, // the sink offers no STARTTLS; see the test that leaves this out
       from: 'Example Shop <noreply@example.com>',
       replyTo: 'help@example.com',
     };
@@ -121,6 +122,18 @@ describe('mail sender over SMTP', () => {
     const outcome = await sender.send(job({ ...account, password: 'wrong-pass-123' }));
     expect(outcome).toMatchObject({ kind: 'permanent', code: 'smtp_535' });
     expect(JSON.stringify(outcome)).not.toContain('wrong-pass-123');
+  });
+
+  it('refuses to send AUTH in the clear to a server without STARTTLS unless the account allows it', async () => {
+    const { allowInsecureAuth: _allowed, ...strict } = account;
+    const outcome = await sender.send(job(strict));
+    expect(outcome).toMatchObject({ kind: 'permanent', code: 'smtp_starttls_required' });
+    expect(JSON.stringify(outcome)).not.toContain('s3cret-pass');
+    expect(sink.auths()).toBe(0);
+    expect(sink.messages).toHaveLength(0);
+
+    expect(await sender.send(job(account))).toMatchObject({ kind: 'sent' });
+    expect(sink.auths()).toBe(1);
   });
 
   it('treats a dead server as retryable', async () => {

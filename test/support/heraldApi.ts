@@ -61,7 +61,7 @@ export interface ApiResponse<T> {
   body: T;
 }
 
-const FINISHED = new Set(['completed', 'partially_failed', 'rejected']);
+const FINISHED = new Set(['completed', 'partially_failed', 'failed', 'rejected']);
 
 /** The admin API of one running Herald over real HTTP, as an operator's script would use it. */
 export function heraldApi(baseUrl: string) {
@@ -108,7 +108,7 @@ export function heraldApi(baseUrl: string) {
         isDefault: true,
         config: { host: '127.0.0.1', port, secure: false, from: 'Herald <noreply@example.com>' },
       }),
-    /** Waits until the message has finished (completed, partially_failed or rejected). */
+    /** Waits until the message has finished (completed, partially_failed, failed or rejected). */
     finished: (id: string, timeoutMs = 20_000) =>
       eventually(
         async () => {

@@ -14,6 +14,8 @@ import { TEST_AMQP_URL, TEST_DATABASE_URL, withSchema } from './services';
 import { ADMIN_TOKEN } from './testApp';
 
 export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef-0123456789';
+/** Shared by every instance of a deployment, as a shared database requires. */
+export const SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export interface TestHerald {
   app: App;
@@ -59,6 +61,7 @@ export function createTestDeployment(baseEnv: Record<string, string> = {}): Test
         HERALD_QUEUE_PREFIX: prefix,
         HERALD_ADMIN_TOKENS: ADMIN_TOKEN,
         HERALD_JWT_SECRET: JWT_SECRET,
+        HERALD_SECRET_KEY: SECRET_KEY,
         HERALD_RETRY_DELAYS: '200ms,400ms,800ms',
         LOG_LEVEL: process.env.HERALD_TEST_LOG ?? 'silent',
         ...baseEnv,
@@ -114,7 +117,8 @@ export function createTestDeployment(baseEnv: Record<string, string> = {}): Test
           ...followUpQueues,
         ])
           await ch.deleteQueue(q);
-        for (const x of [names.exchange, names.im, names.events]) await ch.deleteExchange(x);
+        for (const x of [names.exchange, names.route, names.unroutable, names.im, names.events])
+          await ch.deleteExchange(x);
         await ch.close();
       } finally {
         await conn.close();

@@ -25,7 +25,10 @@ describe('ops routes', () => {
   it('reports readiness of each part', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/ready' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'ready', checks: { database: { ok: true } } });
+    expect(res.json()).toEqual({
+      status: 'ready',
+      checks: { database: { ok: true }, secrets: { ok: true } },
+    });
   });
 
   it('says not ready, with the reason, when a part fails', async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HeraldError } from '../../errors';
 import { defineChannel, type Skip } from '../channel';
 import type { DingTalkJob } from './robotJob';
 import { createDingTalkSender } from './dingtalkSender';
@@ -33,9 +34,9 @@ export const dingtalk = defineChannel({
   vendorHosts: ['oapi.dingtalk.com'],
   async toJob({ base, rendered, envelope, account }): Promise<DingTalkJob | Skip> {
     const { account: accountName, ...post } = rendered;
-    if (!accountName) return { skip: 'the template names no DingTalk robot account' };
-    const robot = await account(accountName);
-    if (!robot) return { skip: 'the template names no DingTalk robot account' };
+    // Failed, not skipped: a skip would leave the message completed and the alert believed sent.
+    const robot = accountName ? await account(accountName) : undefined;
+    if (!robot) throw new HeraldError('no_account', 'the template names no DingTalk robot account', 422);
     return {
       ...base,
       channel: 'dingtalk',

@@ -43,6 +43,17 @@ export const robotAccount = defineAccountType({
       secrets: { accessToken: token, ...(secret !== undefined ? { secret } : {}) },
     };
   },
+  movedSecrets(input, stored, secrets) {
+    const after = new URL(input.webhook);
+    if (new URL(stored.webhook).origin === after.origin) return undefined;
+    const missing = [
+      ...(secrets.accessToken !== undefined && !after.searchParams.get('access_token')
+        ? ['access_token (in the webhook URL)']
+        : []),
+      ...(secrets.secret !== undefined && input.secret === undefined ? ['secret'] : []),
+    ];
+    return missing.length ? { changed: 'the webhook host', secrets: missing } : undefined;
+  },
   toConfig(name, stored, secrets): RobotAccountConfig {
     const url = new URL(stored.webhook);
     if (secrets.accessToken) url.searchParams.set('access_token', secrets.accessToken);

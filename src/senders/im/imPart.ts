@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { couldBeSafeItemUrl, ITEM_URL_RULE } from './itemUrl';
 
 export const imPartSchema = z
   .object({
     title: z.string().max(1000).min(1),
     body: z.string().min(1).max(20_000),
-    url: z.string().max(2000).optional(),
+    url: z.string().max(2000).refine(couldBeSafeItemUrl, ITEM_URL_RULE).optional(),
     category: z.string().max(100).optional(),
     data: z.record(z.string(), z.unknown()).optional().describe('top-level string values are rendered too'),
   })

@@ -4,6 +4,7 @@ type FailureOutcome = Extract<SendOutcome, { kind: 'retryable' | 'permanent' }>;
 
 interface SmtpErrorShape {
   code?: unknown;
+  command?: unknown;
   responseCode?: unknown;
   response?: unknown;
   message?: unknown;
@@ -38,6 +39,13 @@ export function classifySmtpError(err: unknown): FailureOutcome {
   const text = oneLine(
     typeof e.response === 'string' && e.response ? e.response : String(e.message ?? err ?? 'unknown error'),
   );
+  // Only sent when TLS is required before AUTH (smtpTransports): the account must change, not the weather.
+  if (e.command === 'STARTTLS')
+    return {
+      kind: 'permanent',
+      code: 'smtp_starttls_required',
+      message: `the server refused STARTTLS (${text}); the password is not sent in the clear unless the account sets allowInsecureAuth`,
+    };
   if (typeof e.responseCode === 'number' && e.responseCode >= 400 && e.responseCode < 600) {
     const permanent = e.responseCode >= 500 && e.responseCode !== 503;
     return { kind: permanent ? 'permanent' : 'retryable', code: `smtp_${e.responseCode}`, message: text };

@@ -6,6 +6,8 @@ export interface SmtpAccountConfig {
   port: number;
   secure: boolean;
   user?: string;
+  /** AUTH without TLS when the server offers no STARTTLS; otherwise TLS is required before AUTH. */
+  allowInsecureAuth?: boolean;
   password?: string;
   from: string;
   replyTo?: string;

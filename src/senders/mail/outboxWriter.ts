@@ -14,7 +14,7 @@ export function createOutboxWriter(dir: string, onFirstUse: (dir: string) => voi
   const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   let ready: Promise<void> | undefined;
   const ensureDir = () =>
-    (ready ??= fs.mkdir(dir, { recursive: true }).then(
+    (ready ??= fs.mkdir(dir, { recursive: true, mode: 0o700 }).then(
       () => onFirstUse(dir),
       (err: unknown) => {
         ready = undefined;
@@ -28,7 +28,7 @@ export function createOutboxWriter(dir: string, onFirstUse: (dir: string) => voi
       await ensureDir();
       const info = await composer.sendMail(message);
       const file = `${baseName.replace(/[^A-Za-z0-9._-]/g, '_')}.eml`;
-      await fs.writeFile(path.join(dir, file), info.message as Buffer);
+      await fs.writeFile(path.join(dir, file), info.message as Buffer, { mode: 0o600 });
       return file;
     },
   };

@@ -18,6 +18,12 @@ const publicConfig = {
     .boolean()
     .describe('TLS from the first byte (usually port 465); false uses STARTTLS when offered'),
   user: z.string().min(1).max(320).optional(),
+  allowInsecureAuth: z
+    .boolean()
+    .optional()
+    .describe(
+      'with secure false: send AUTH even when the server offers no STARTTLS (in the clear); default false',
+    ),
   from: mailbox,
   replyTo: mailbox.optional(),
 };
@@ -43,6 +49,7 @@ export const smtpAccount = defineAccountType({
     port: z.number(),
     secure: z.boolean(),
     user: z.string().optional(),
+    allowInsecureAuth: z.boolean().optional(),
     from: z.string(),
     replyTo: z.string().optional(),
   }),
@@ -51,6 +58,14 @@ export const smtpAccount = defineAccountType({
     const keep = password ?? previous.password;
     const secrets: Record<string, string> = keep === undefined ? {} : { password: keep };
     return { config, secrets };
+  },
+  // `secure` counts: turning TLS off would send the password in the clear.
+  movedSecrets(input, stored, secrets) {
+    const changed = (['host', 'port', 'user', 'secure'] as const).filter(
+      (k) => (input[k] ?? null) !== (stored[k] ?? null),
+    );
+    if (!changed.length || secrets.password === undefined || input.password !== undefined) return undefined;
+    return { changed: changed.join(', '), secrets: ['password'] };
   },
   toConfig(name, stored, secrets): SmtpAccountConfig {
     return { name, ...stored, ...(secrets.password !== undefined ? { password: secrets.password } : {}) };

@@ -44,6 +44,8 @@ export function createSmtpTransports(opts: { maxConnections?: number } = {}): Sm
         host: account.host,
         port: account.port,
         secure: account.secure,
+        // A password never crosses the wire in the clear unless the account says it may.
+        requireTLS: !account.secure && account.user !== undefined && account.allowInsecureAuth !== true,
         auth: account.user ? { user: account.user, pass: account.password ?? '' } : undefined,
         ...SMTP_TIMEOUTS,
       }),
@@ -81,6 +83,8 @@ export function createSmtpTransports(opts: { maxConnections?: number } = {}): Sm
 /** A hash, so the map never holds the password in a readable key. */
 function fingerprintOf(a: SmtpAccountConfig): string {
   return createHash('sha256')
-    .update(JSON.stringify([a.host, a.port, a.secure, a.user ?? null, a.password ?? null]))
+    .update(
+      JSON.stringify([a.host, a.port, a.secure, a.user ?? null, a.password ?? null, a.allowInsecureAuth]),
+    )
     .digest('hex');
 }

@@ -16,6 +16,7 @@ import { startHeraldProcess, type HeraldProcess } from './heraldProcess';
 
 export const TEMPLATE = 'chaos_notice';
 export const JWT_SECRET = 'chaos-jwt-secret-0123456789abcdef-0123456789';
+const SECRET_KEY = Buffer.alloc(32, 9).toString('base64');
 
 /**
  * A database schema, queue prefix and HERALD_HOME of one scenario's own, the Herald child processes
@@ -49,6 +50,7 @@ export function createChaosDeployment(baseEnv: Record<string, string> = {}): Cha
     HERALD_HOME: home,
     HERALD_ADMIN_TOKENS: ADMIN_TOKEN,
     HERALD_JWT_SECRET: JWT_SECRET,
+    HERALD_SECRET_KEY: SECRET_KEY,
     LOG_LEVEL: 'warn',
     ...baseEnv,
   };
@@ -115,7 +117,8 @@ export function createChaosDeployment(baseEnv: Record<string, string> = {}): Cha
         const ch = await conn.createChannel();
         for (const q of [names.dispatch, names.dead, ...delays.map((d) => names.retryQueue(d))])
           await ch.deleteQueue(q);
-        for (const x of [names.exchange, names.im, names.events]) await ch.deleteExchange(x);
+        for (const x of [names.exchange, names.route, names.unroutable, names.im, names.events])
+          await ch.deleteExchange(x);
         await ch.close();
       } finally {
         await conn.close();
@@ -178,7 +181,7 @@ export async function publishAll(
 /** How many of these messages have reached a final status. */
 export async function finishedCount(db: Pool, ids: readonly string[]): Promise<number> {
   const { rows } = await db.query<{ n: string }>(
-    `SELECT count(*) AS n FROM "Message" WHERE id = ANY($1) AND status IN ('completed', 'partially_failed', 'rejected')`,
+    `SELECT count(*) AS n FROM "Message" WHERE id = ANY($1) AND status IN ('completed', 'partially_failed', 'failed', 'rejected')`,
     [ids],
   );
   return Number(rows[0]?.n ?? 0);

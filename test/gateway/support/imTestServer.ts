@@ -53,8 +53,10 @@ export async function startImServer(opts: {
     gatewayOptions: {
       heartbeatMs: config.HERALD_WS_HEARTBEAT_MS,
       maxBufferedBytes: config.HERALD_WS_MAX_BUFFERED_BYTES,
+      maxSocketsPerUser: config.HERALD_WS_MAX_SOCKETS_PER_USER,
     },
     jwtSecret: secrets.jwtSecret,
+    jwtMaxTtlMs: config.HERALD_JWT_MAX_TTL,
     broker: opts.broker,
     names: opts.names,
     log: silentLog,

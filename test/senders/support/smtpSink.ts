@@ -24,6 +24,8 @@ export interface SmtpSink {
   messages: ReceivedMail[];
   /** How many SMTP connections clients have opened so far. */
   connections(): number;
+  /** How many AUTH commands clients have sent so far (each carries a password, in the clear here). */
+  auths(): number;
   /**
    * Persistent behaviour per stage: return a reply to refuse the command, undefined to accept.
    * `rcpt` gets the recipient address, `mail` the sender address.
@@ -42,6 +44,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
   let behaviour: Partial<Record<SinkStage, (address: string) => SinkReply | undefined>> = {};
   let queueId = 0;
   let connections = 0;
+  let auths = 0;
 
   const refusal = (stage: SinkStage, address: string): Error | null => {
     const reply = queued[stage].shift() ?? behaviour[stage]?.(address);
@@ -59,6 +62,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
       cb();
     },
     onAuth(auth, _session, cb) {
+      auths += 1;
       if (opts.auth && auth.username === opts.auth.user && auth.password === opts.auth.pass) {
         cb(null, { user: auth.username });
       } else {
@@ -109,6 +113,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     port,
     messages,
     connections: () => connections,
+    auths: () => auths,
     setBehaviour(b) {
       behaviour = b;
     },
