@@ -10,10 +10,13 @@ export const DELIVERY_STATUSES = [
   'retrying',
   'failed',
   'skipped',
+  'cancelled',
 ] as const;
 export const MESSAGE_STATUSES = [
   'accepted',
   'rejected',
+  'scheduled',
+  'cancelled',
   'dispatched',
   'completed',
   'partially_failed',
@@ -23,7 +26,7 @@ export const attemptView = z
   .object({
     id: z.string(),
     attempt: z.number().int(),
-    outcome: z.enum(['sent', 'retryable', 'permanent', 'waiting']),
+    outcome: z.enum(['sent', 'retryable', 'permanent', 'waiting', 'cancelled']),
     providerId: z.string().nullable(),
     errorCode: z.string().nullable(),
     errorText: z.string().nullable(),
@@ -60,6 +63,7 @@ export const messageView = z
     source: z.string().nullable(),
     traceId: z.string().nullable(),
     recipientCount: z.number().int(),
+    sendAt: z.date().nullable().describe('when a scheduled message is (or was) due'),
     createdAt: z.date(),
     updatedAt: z.date(),
     deliveries: z.array(deliveryView.extend({ attemptLog: z.array(attemptView) })),
