@@ -2,7 +2,8 @@ import { PGlite } from '@electric-sql/pglite';
 
 /**
  * Child of pgliteKillNine.ts: opens PGlite in the given directory, reports how many rows survived, then
- * commits rows one transaction at a time and prints each id only after its COMMIT returned, until killed.
+ * commits rows one transaction at a time and prints each id only after its COMMIT returned, until killed
+ * (with `check` as second argument it only reports and exits).
  */
 async function main(): Promise<void> {
   const dir = process.argv[2];
@@ -15,6 +16,10 @@ async function main(): Promise<void> {
   );
   const start = rows[0] ?? { n: 0, max: null };
   process.stdout.write(`ready ${start.n} ${start.max ?? 0}\n`);
+  if (process.argv[3] === 'check') {
+    await db.close();
+    return;
+  }
   const body = 'x'.repeat(512);
   for (let id = (start.max ?? 0) + 1; ; id++) {
     await db.transaction(async (tx) => {

@@ -10,14 +10,16 @@ import type { PlannedDelivery } from './planDeliveries';
  */
 
 export type DeliveryStatus =
-  'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'retrying' | 'failed' | 'skipped';
-export type MessageStatus = 'accepted' | 'rejected' | 'dispatched' | 'completed' | 'partially_failed';
+  'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'retrying' | 'failed' | 'skipped' | 'cancelled';
+export type MessageStatus =
+  'accepted' | 'rejected' | 'scheduled' | 'cancelled' | 'dispatched' | 'completed' | 'partially_failed';
 export const TERMINAL: ReadonlySet<DeliveryStatus> = new Set([
   'sent',
   'delivered',
   'read',
   'failed',
   'skipped',
+  'cancelled',
 ]);
 
 export interface DeliveryRow {
@@ -73,9 +75,9 @@ export async function acceptMessages(
      FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[], $7::text[]::jsonb[])
        AS u(id, code, version, source, trace, recipients, envelope)
      ON CONFLICT (id) DO UPDATE SET
-       status = CASE WHEN "Message".status = 'rejected' THEN 'accepted'::"MessageStatus" ELSE "Message".status END,
+       status = CASE WHEN "Message".status IN ('rejected', 'scheduled') THEN 'accepted'::"MessageStatus" ELSE "Message".status END,
        reason = CASE WHEN "Message".status = 'rejected' THEN NULL ELSE "Message".reason END,
-       "templateVersion" = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED."templateVersion" ELSE "Message"."templateVersion" END,
+       "templateVersion" = CASE WHEN "Message".status IN ('rejected', 'scheduled') THEN EXCLUDED."templateVersion" ELSE "Message"."templateVersion" END,
        envelope = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED.envelope ELSE "Message".envelope END,
        "updatedAt" = now()
      RETURNING id, status, "templateVersion"`,

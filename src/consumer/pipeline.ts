@@ -12,6 +12,8 @@ import { dispatch, type DispatchDeps } from './dispatch';
 import type { AccountLookup, SenderRegistry, TemplateResolver } from './dispatchTypes';
 import { createAmqpEnvelopePublisher, type EnvelopePublisher } from './envelopePublisher';
 import { createLocalRunner } from './localRunner';
+import { createEnvelopeJobHandler, ENVELOPE_JOB, type DispatchOptions } from '../scheduler/envelopeJobs';
+import { createScheduler, type Scheduler } from '../scheduler/scheduler';
 import type { PipelineMetrics } from './pipelineMetrics';
 import { retryQueueDelays } from './retryPolicy';
 
@@ -20,6 +22,8 @@ export interface PipelineServices {
   deadLetters: DeadLetterStore;
   dispatchDeps: DispatchDeps;
   names: TopologyNames;
+  /** Durable due work shared by every instance (src/scheduler); only consumers run its jobs. */
+  scheduler: Scheduler;
 }
 
 export interface PipelineOptions {
@@ -64,10 +68,24 @@ export async function startPipeline(
     metrics: opts.metrics,
     store: createDeliveryStore(db.sql, SEND_LEASE_MS),
   };
-  const run = (input: unknown) => dispatch(input, dispatchDeps);
+  const run = (input: unknown, options?: DispatchOptions) => dispatch(input, dispatchDeps, options);
   let publisher: EnvelopePublisher;
   const deadLetters = createDeadLetterStore(db, () => publisher);
   let stop: () => Promise<void> = async () => undefined;
+  const scheduler = createScheduler({ db, log, concurrency: config.HERALD_PREFETCH });
+  dispatchDeps.scheduler = scheduler;
+  let stopping = false;
+  if (opts.consume || !broker)
+    scheduler.register(
+      ENVELOPE_JOB,
+      createEnvelopeJobHandler({
+        dispatch: run,
+        recordDeadLetter: (d) => deadLetters.record(d),
+        stopping: () => stopping,
+        log,
+        metrics: opts.metrics,
+      }),
+    );
 
   if (broker) {
     const amqpPublisher = createAmqpEnvelopePublisher(broker, names);
@@ -79,7 +97,7 @@ export async function startPipeline(
         prefetch: config.HERALD_PREFETCH,
         retryQueueDelays: retryQueueDelays(config.HERALD_RETRY_DELAYS),
         deliveryLimit: config.HERALD_DELIVERY_LIMIT,
-        dispatch: run,
+        dispatch: (input) => run(input),
         recordDeadLetter: (d) => deadLetters.record(d),
         log,
         metrics: opts.metrics,
@@ -90,17 +108,16 @@ export async function startPipeline(
     }
     await amqpPublisher.start();
   } else {
-    const local = createLocalRunner({
-      concurrency: config.HERALD_PREFETCH,
-      dispatch: run,
-      recordDeadLetter: (d) => deadLetters.record(d),
-      sql: db.sql,
-      log,
-      metrics: opts.metrics,
-    });
+    const local = createLocalRunner({ scheduler, sql: db.sql, log });
     publisher = local.publisher;
     await local.start();
-    stop = () => local.stop();
   }
-  return { services: { publisher, deadLetters, dispatchDeps, names }, stop };
+  await scheduler.start();
+  const stopRunner = stop;
+  const stopAll = async () => {
+    stopping = true;
+    await stopRunner();
+    await scheduler.stop();
+  };
+  return { services: { publisher, deadLetters, dispatchDeps, names, scheduler }, stop: stopAll };
 }
