@@ -173,3 +173,49 @@ describeWith(['postgres'], 'scheduler shared by two instances on PostgreSQL', ()
     }
   });
 });
+
+describeWith(
+  ['postgres'],
+  'scheduler across a PostgreSQL restart (every connection of the instance terminated)',
+  () => {
+    it('keeps its rows, reconnects its pool and its LISTEN connection, and runs what is due', async () => {
+      const t = await createTestPostgres();
+      const app = `sched_restart_${Math.random().toString(36).slice(2, 8)}`;
+      const db = createPostgresDatabase(`${t.url as string}&application_name=${app}`, 3);
+      const ran: string[] = [];
+      const s = createScheduler({ db, log, pollMs: 1000 });
+      s.register('test.restart', async (job) => {
+        ran.push((job.payload as { name: string }).name);
+      });
+      await s.start();
+      try {
+        await s.schedule({
+          kind: 'test.restart',
+          payload: { name: 'before' },
+          dueAt: new Date(Date.now() + 1500),
+        });
+        // What a server restart does to the clients: each connection ends with admin_shutdown (57P01).
+        const { rows } = await t.db.sql.query<{ ok: boolean }>(
+          `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1`,
+          [app],
+        );
+        expect(rows.length).toBeGreaterThan(0);
+        await until(() => ran.includes('before'));
+        // Scheduled from another instance after the restart: reached by NOTIFY on the new LISTEN
+        // connection or by the poll, either way within the test's time.
+        await new Promise((r) => setTimeout(r, 1500));
+        await createScheduler({ db: t.db, log }).schedule({
+          kind: 'test.restart',
+          payload: { name: 'after' },
+          dueAt: new Date(),
+        });
+        await until(() => ran.includes('after'));
+        expect(ran).toEqual(['before', 'after']);
+      } finally {
+        await s.stop();
+        await db.close();
+        await t.drop();
+      }
+    });
+  },
+);
