@@ -3,7 +3,9 @@ import { z } from 'zod';
 import type { AppContext } from '../appContext';
 import { messageView } from '../contract/deliveryViews';
 import { envelopeSchema, routingKeyFor } from '../contract/envelope';
-import { HeraldError, NotFoundError } from '../errors';
+import { ConflictError, HeraldError, NotFoundError } from '../errors';
+import { cancelMessage } from '../scheduler/cancelMessage';
+import { cancelOutcomeView } from '../scheduler/cancelView';
 import { problemSchema } from '../http/problemSchema';
 
 export const messagesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
@@ -68,6 +70,31 @@ export const messagesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
           attemptLog: d.attemptLog.map((a) => ({ ...a, id: a.id.toString() })),
         })),
       };
+    },
+  );
+
+  app.post(
+    '/messages/:id/cancel',
+    {
+      schema: {
+        tags: ['messages'],
+        summary:
+          'Cancel what of a message has not been sent: its scheduled send, queued and retrying deliveries',
+        params: z.object({ id: z.string().min(1).max(128) }),
+        body: z
+          .object({ by: z.string().min(1).max(128).optional().describe('who cancels, for the attempt rows') })
+          .strict()
+          .optional(),
+        response: { 200: cancelOutcomeView, 404: problemSchema, 409: problemSchema },
+      },
+    },
+    async (req) => {
+      const by = req.body?.by ?? `admin (request ${req.id})`;
+      const outcome = await cancelMessage(ctx.db.sql, req.params.id, by);
+      if (!outcome) throw new NotFoundError('message', req.params.id);
+      if (outcome === 'nothingPending')
+        throw new ConflictError('nothing_pending', `message "${req.params.id}" has nothing left to cancel`);
+      return outcome;
     },
   );
 };

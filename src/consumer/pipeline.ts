@@ -11,7 +11,9 @@ import { createDeliveryStore } from '../delivery/deliveryStore';
 import { dispatch, type DispatchDeps } from './dispatch';
 import type { TemplateResolver } from './dispatchTypes';
 import { createAmqpEnvelopePublisher, type EnvelopePublisher } from '../broker/envelopePublisher';
-import { createLocalRunner } from './localRunner';
+import { createEnvelopeJobRunner, createLocalRunner } from './localRunner';
+import { ENVELOPE_JOB, type DispatchOptions } from '../scheduler/envelopeJobs';
+import { createScheduler } from '../scheduler/scheduler';
 import type { PipelineMetrics } from './pipelineMetrics';
 import { retryQueueDelays } from './retryPolicy';
 
@@ -39,15 +41,18 @@ const SEND_LEASE_MS = 60_000;
 
 /**
  * Builds the publish side (every instance with the API) and, where the consumer role runs, the runner:
- * RabbitMQ when a broker is given, else the in-process queue.
+ * RabbitMQ when a broker is given, else the durable queue on the scheduler's table. Scheduled sends wait
+ * on the scheduler in both modes, and every consumer runs those that come due.
  */
 export async function startPipeline(
   opts: PipelineOptions,
 ): Promise<{ services: PipelineServices; stop(): Promise<void> }> {
   const { config, db, broker, log } = opts;
   const names = topologyNames(config.HERALD_QUEUE_PREFIX);
+  const scheduler = createScheduler({ db, log, concurrency: config.HERALD_PREFETCH });
   const dispatchDeps: DispatchDeps = {
     sql: db.sql,
+    scheduler,
     templates: opts.templates,
     channels: opts.channels,
     retryDelays: config.HERALD_RETRY_DELAYS,
@@ -56,10 +61,22 @@ export async function startPipeline(
     metrics: opts.metrics,
     store: createDeliveryStore(db.sql, SEND_LEASE_MS),
   };
-  const run = (input: unknown) => dispatch(input, dispatchDeps);
+  const run = (input: unknown, options?: DispatchOptions) => dispatch(input, dispatchDeps, options);
   let publisher: EnvelopePublisher;
   const deadLetters = createDeadLetterStore(db, () => publisher);
   let stop: () => Promise<void> = async () => undefined;
+  let stopping = false;
+  if (opts.consume || !broker)
+    scheduler.register(
+      ENVELOPE_JOB,
+      createEnvelopeJobRunner({
+        dispatch: run,
+        recordDeadLetter: (d) => deadLetters.record(d),
+        stopping: () => stopping,
+        log,
+        metrics: opts.metrics,
+      }),
+    );
 
   if (broker) {
     const amqpPublisher = createAmqpEnvelopePublisher(broker, names);
@@ -71,7 +88,7 @@ export async function startPipeline(
         prefetch: config.HERALD_PREFETCH,
         retryQueueDelays: retryQueueDelays(config.HERALD_RETRY_DELAYS),
         deliveryLimit: config.HERALD_DELIVERY_LIMIT,
-        dispatch: run,
+        dispatch: (input) => run(input),
         recordDeadLetter: (d) => deadLetters.record(d),
         log,
         metrics: opts.metrics,
@@ -82,17 +99,16 @@ export async function startPipeline(
     }
     await amqpPublisher.start();
   } else {
-    const local = createLocalRunner({
-      concurrency: config.HERALD_PREFETCH,
-      dispatch: run,
-      recordDeadLetter: (d) => deadLetters.record(d),
-      sql: db.sql,
-      log,
-      metrics: opts.metrics,
-    });
+    const local = createLocalRunner({ scheduler, sql: db.sql, log });
     publisher = local.publisher;
     await local.start();
-    stop = () => local.stop();
   }
-  return { services: { publisher, deadLetters, names }, stop };
+  await scheduler.start();
+  const stopRunner = stop;
+  const stopAll = async () => {
+    stopping = true;
+    await stopRunner();
+    await scheduler.stop();
+  };
+  return { services: { publisher, deadLetters, names }, stop: stopAll };
 }

@@ -74,9 +74,9 @@ export async function acceptMessages(
      FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[], $7::text[]::jsonb[])
        AS u(id, code, version, source, trace, recipients, envelope)
      ON CONFLICT (id) DO UPDATE SET
-       status = CASE WHEN "Message".status = 'rejected' THEN 'accepted'::"MessageStatus" ELSE "Message".status END,
+       status = CASE WHEN "Message".status IN ('rejected', 'scheduled') THEN 'accepted'::"MessageStatus" ELSE "Message".status END,
        reason = CASE WHEN "Message".status = 'rejected' THEN NULL ELSE "Message".reason END,
-       "templateVersion" = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED."templateVersion" ELSE "Message"."templateVersion" END,
+       "templateVersion" = CASE WHEN "Message".status IN ('rejected', 'scheduled') THEN EXCLUDED."templateVersion" ELSE "Message"."templateVersion" END,
        envelope = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED.envelope ELSE "Message".envelope END,
        "updatedAt" = now()
      RETURNING id, status, "templateVersion"`,
