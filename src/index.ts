@@ -5,5 +5,5 @@ export { createHeraldPublisher, PublishError } from './sdk/publisher';
 export type { HeraldPublisher, HeraldPublisherOptions } from './sdk/publisher';
 export { CancelError } from './sdk/cancel';
 export type { HeraldApiOptions } from './sdk/cancel';
-export type { CancelOutcome } from './scheduler/cancelMessage';
+export type { CancelOutcome } from './delivery/cancelMessage';
 export { signUserToken } from './auth/userToken';

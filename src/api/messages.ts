@@ -4,8 +4,9 @@ import type { AppContext } from '../appContext';
 import { messageView } from '../contract/deliveryViews';
 import { envelopeSchema, routingKeyFor } from '../contract/envelope';
 import { ConflictError, HeraldError, NotFoundError } from '../errors';
-import { cancelMessage } from '../scheduler/cancelMessage';
-import { cancelOutcomeView } from '../scheduler/cancelView';
+import { cancelOutcomeView } from '../contract/cancelView';
+import { cancelMessage } from '../delivery/cancelMessage';
+import { dropEnvelopeJob } from '../scheduler/envelopeJobs';
 import { problemSchema } from '../http/problemSchema';
 
 export const messagesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
@@ -90,7 +91,9 @@ export const messagesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
     },
     async (req) => {
       const by = req.body?.by ?? `admin (request ${req.id})`;
-      const outcome = await cancelMessage(ctx.db.sql, req.params.id, by);
+      const outcome = await cancelMessage(ctx.db.sql, req.params.id, by, (tx) =>
+        dropEnvelopeJob(tx, req.params.id),
+      );
       if (!outcome) throw new NotFoundError('message', req.params.id);
       if (outcome === 'nothingPending')
         throw new ConflictError('nothing_pending', `message "${req.params.id}" has nothing left to cancel`);

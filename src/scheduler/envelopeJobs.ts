@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { EnvelopePublisher } from '../broker/envelopePublisher';
+import type { SqlClient } from '../db/sqlClient';
+import { jobStore } from './jobStore';
 import type { Scheduler } from './scheduler';
 
 /** The job kind of an envelope waiting to be dispatched (embedded queue, scheduled send, their retries). */
@@ -34,3 +36,7 @@ export function createScheduledEnvelopePublisher(scheduler: Scheduler): Envelope
     },
   };
 }
+
+/** Removes the envelope row of a message (in the caller's transaction); true when there was one. */
+export const dropEnvelopeJob = (tx: SqlClient, messageId: string): Promise<boolean> =>
+  jobStore.removeKey(tx, ENVELOPE_JOB, messageId);

@@ -1,9 +1,10 @@
 import type { Envelope } from '../contract/envelope';
+import { parseDuration } from '../contract/duration';
 import type { TransactionalSqlClient } from '../db/sqlClient';
 import type { DispatchResult } from '../consumer/dispatchTypes';
+import { holdMessage, storedSendAt } from '../delivery/deliveryState';
 import { ENVELOPE_JOB, type EnvelopeJobPayload } from './envelopeJobs';
 import type { Scheduler } from './scheduler';
-import { parseDuration } from '../contract/duration';
 
 /** When the envelope asks to be sent: its sendAt, or its delay counted from the first time it was seen. */
 async function dueTimeOf(
@@ -13,12 +14,8 @@ async function dueTimeOf(
 ): Promise<number | undefined> {
   if (env.sendAt) return Date.parse(env.sendAt);
   if (!env.delay) return undefined;
-  const { rows } = await sql.query<{ sendAt: Date | string | null }>(
-    `SELECT "sendAt" FROM "Message" WHERE id = $1`,
-    [env.id],
-  );
-  const stored = rows[0]?.sendAt;
-  return stored ? new Date(stored).getTime() : now + parseDuration(env.delay);
+  const stored = await storedSendAt(sql, env.id);
+  return stored ? stored.getTime() : now + parseDuration(env.delay);
 }
 
 /**
@@ -36,27 +33,15 @@ export async function holdIfScheduled(
   if (due === undefined || due <= now || !deps.scheduler) return undefined;
   const scheduler = deps.scheduler;
   const status = await deps.sql.transaction(async (tx) => {
-    const { rows } = await tx.query<{ status: string }>(
-      `INSERT INTO "Message" (id, "templateCode", status, source, "traceId", "recipientCount", envelope, "sendAt", "createdAt", "updatedAt")
-       VALUES ($1, $2, 'scheduled', $3, $4, $5, $6::jsonb, $7::timestamptz, now(), now())
-       ON CONFLICT (id) DO UPDATE SET
-         status = CASE WHEN "Message".status = 'rejected' THEN 'scheduled'::"MessageStatus" ELSE "Message".status END,
-         envelope = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED.envelope ELSE "Message".envelope END,
-         "sendAt" = COALESCE("Message"."sendAt", EXCLUDED."sendAt"),
-         reason = CASE WHEN "Message".status = 'rejected' THEN NULL ELSE "Message".reason END,
-         "updatedAt" = now()
-       RETURNING status`,
-      [
-        env.id,
-        env.template,
-        typeof env.meta?.source === 'string' ? env.meta.source.slice(0, 128) : null,
-        typeof env.meta?.traceId === 'string' ? env.meta.traceId.slice(0, 128) : null,
-        env.to.length,
-        JSON.stringify(env),
-        new Date(due).toISOString(),
-      ],
-    );
-    const s = rows[0]?.status ?? 'scheduled';
+    const s = await holdMessage(tx, {
+      id: env.id,
+      templateCode: env.template,
+      source: typeof env.meta?.source === 'string' ? env.meta.source.slice(0, 128) : undefined,
+      traceId: typeof env.meta?.traceId === 'string' ? env.meta.traceId.slice(0, 128) : undefined,
+      recipientCount: env.to.length,
+      envelope: env,
+      sendAt: new Date(due),
+    });
     if (s === 'scheduled') {
       const payload: EnvelopeJobPayload = {
         routingKey: `notify.${env.template}`,

@@ -1,4 +1,5 @@
-import type { CancelOutcome } from '../scheduler/cancelMessage';
+import { cancelOutcomeView } from '../contract/cancelView';
+import type { CancelOutcome } from '../delivery/cancelMessage';
 
 /** Where the SDK reaches Herald's HTTP API (cancellation is an HTTP call; publishing stays on AMQP). */
 export interface HeraldApiOptions {
@@ -33,7 +34,11 @@ export async function cancelOverHttp(
   }).catch((err: unknown) => {
     throw new CancelError(`cancel ${id}: ${(err as Error).message}`, 'request_failed');
   });
-  if (res.status === 200) return (await res.json()) as CancelOutcome;
+  if (res.status === 200) {
+    const body = cancelOutcomeView.safeParse(await res.json());
+    if (body.success) return body.data;
+    throw new CancelError(`cancel ${id}: unexpected answer (${body.error.message})`, 'request_failed');
+  }
   const detail = await res.text();
   if (res.status === 404) throw new CancelError(`message "${id}" does not exist`, 'not_found');
   if (res.status === 409)

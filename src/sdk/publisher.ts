@@ -3,7 +3,7 @@ import { envelopeSchema, routingKeyFor, type Envelope, type EnvelopeInput } from
 import { ConfirmTimeoutError, publishConfirmed } from '../broker/confirmPublish';
 import { topologyNames } from '../broker/topologyNames';
 import { describeIssues } from '../contract/zodIssues';
-import type { CancelOutcome } from '../scheduler/cancelMessage';
+import type { CancelOutcome } from '../delivery/cancelMessage';
 import { cancelOverHttp, type HeraldApiOptions } from './cancel';
 
 export interface HeraldPublisherOptions {

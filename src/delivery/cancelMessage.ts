@@ -1,5 +1,4 @@
-import type { TransactionalSqlClient } from '../db/sqlClient';
-import { ENVELOPE_JOB } from './envelopeJobs';
+import type { SqlClient, TransactionalSqlClient } from '../db/sqlClient';
 
 export interface CancelOutcome {
   id: string;
@@ -22,27 +21,23 @@ const SENT = new Set(['sent', 'delivered', 'read']);
  * delivery (cancelled, with an attempt row saying who and when). One transaction, the message row locked,
  * so a dispatch cannot claim a delivery between the look and the change. Undefined when the id is unknown;
  * `nothingPending` when there was nothing left to cancel.
+ *
+ * `dropWaitingSend` removes the envelope's row on the scheduler (in `tx`), true when there was one; it is
+ * called only for a message still waiting for its time or not recorded yet (accepted over the embedded
+ * queue): a queued envelope's row dispatches and finds its deliveries or its message cancelled.
  */
 export async function cancelMessage(
   sql: TransactionalSqlClient,
   id: string,
   by: string,
+  dropWaitingSend: (tx: SqlClient) => Promise<boolean>,
 ): Promise<CancelOutcome | 'nothingPending' | undefined> {
   return sql.transaction(async (tx) => {
     const msg = (
       await tx.query<{ status: string }>(`SELECT status FROM "Message" WHERE id = $1 FOR UPDATE`, [id])
     ).rows[0];
-    const job = await tx.query(
-      `DELETE FROM "ScheduledJob" WHERE kind = $1 AND key = $2 AND $3::boolean RETURNING id`,
-      [
-        ENVELOPE_JOB,
-        id,
-        // Only a send still waiting for its time is removed here; a queued envelope's row dispatches and
-        // finds its deliveries cancelled (or the message cancelled) when it runs.
-        msg?.status === 'scheduled' || msg === undefined,
-      ],
-    );
-    if (!msg && !job.rows.length) return undefined;
+    const dropped = msg === undefined || msg.status === 'scheduled' ? await dropWaitingSend(tx) : false;
+    if (!msg && !dropped) return undefined;
     const note = `cancelled by ${by} at ${new Date().toISOString()}`;
     if (!msg || msg.status === 'scheduled') {
       // Accepted over the embedded queue but not dispatched yet, or waiting for its time: nothing was sent.
