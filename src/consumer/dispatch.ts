@@ -40,7 +40,7 @@ const stringField = (input: unknown, key: string): string | undefined => {
 
 /**
  * The use-case: one envelope in, deliveries sent and logged. Knows nothing about AMQP; the runners
- * (RabbitMQ or in-process) and the tests call it. Safe to call again with the same envelope: what was
+ * (RabbitMQ or the scheduler) and the tests call it. Safe to call again with the same envelope: what was
  * sent is not sent again, what is due is sent, what waits is reported in `retryInMs`.
  */
 export async function dispatch(
