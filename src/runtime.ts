@@ -91,7 +91,7 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
     } else if (roles.size < 3) {
       log.warn(
         { roles: [...roles] },
-        'without AMQP_URL every role runs in this process on the in-process queue',
+        'without AMQP_URL every role runs in this process; envelopes queue durably in the database',
       );
     }
 

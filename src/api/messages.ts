@@ -3,7 +3,10 @@ import { z } from 'zod';
 import type { AppContext } from '../appContext';
 import { messageView } from '../contract/deliveryViews';
 import { envelopeSchema, routingKeyFor } from '../contract/envelope';
-import { HeraldError, NotFoundError } from '../errors';
+import { ConflictError, HeraldError, NotFoundError } from '../errors';
+import { cancelOutcomeView } from '../contract/cancelView';
+import { cancelMessage } from '../delivery/cancelMessage';
+import { dropEnvelopeJob } from '../scheduler/envelopeJobs';
 import { problemSchema } from '../http/problemSchema';
 import { assertPublishable } from './publishChecks';
 
@@ -75,6 +78,33 @@ export const messagesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
           attemptLog: d.attemptLog.map((a) => ({ ...a, id: a.id.toString() })),
         })),
       };
+    },
+  );
+
+  app.post(
+    '/messages/:id/cancel',
+    {
+      schema: {
+        tags: ['messages'],
+        summary:
+          'Cancel what of a message has not been sent: its scheduled send, queued and retrying deliveries',
+        params: z.object({ id: z.string().min(1).max(128) }),
+        body: z
+          .object({ by: z.string().min(1).max(128).optional().describe('who cancels, for the attempt rows') })
+          .strict()
+          .optional(),
+        response: { 200: cancelOutcomeView, 404: problemSchema, 409: problemSchema },
+      },
+    },
+    async (req) => {
+      const by = req.body?.by ?? `admin (request ${req.id})`;
+      const outcome = await cancelMessage(ctx.db.sql, req.params.id, by, (tx) =>
+        dropEnvelopeJob(tx, req.params.id),
+      );
+      if (!outcome) throw new NotFoundError('message', req.params.id);
+      if (outcome === 'nothingPending')
+        throw new ConflictError('nothing_pending', `message "${req.params.id}" has nothing left to cancel`);
+      return outcome;
     },
   );
 };

@@ -3,7 +3,7 @@ import type { BrokerConnection } from './brokerConnection';
 import { publishConfirmed } from './confirmPublish';
 import type { TopologyNames } from './topologyNames';
 
-/** Puts raw envelope bytes on the dispatch path: RabbitMQ's `herald` exchange, or the in-process queue. */
+/** Puts raw envelope bytes on the dispatch path: RabbitMQ's `herald` exchange, or the scheduler's table. */
 export interface EnvelopePublisher {
   publish(routingKey: string, content: Buffer, messageId?: string): Promise<void>;
 }

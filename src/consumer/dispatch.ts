@@ -17,6 +17,9 @@ import type { PipelineMetrics } from './pipelineMetrics';
 import { planDeliveries, selectChannels } from './planDeliveries';
 import { sendDeliveries, type SendDeps } from './sendDeliveries';
 import { retryWhileInfraDown } from './waitForInfra';
+import type { DispatchOptions } from '../scheduler/envelopeJobs';
+import { holdIfScheduled } from './scheduledSends';
+import type { Scheduler } from '../scheduler/scheduler';
 
 const SENDING_RECHECK_MS = 5000;
 
@@ -29,6 +32,8 @@ export interface DispatchDeps extends SendDeps {
   metrics?: PipelineMetrics;
   /** Schedules channels' later checks durably (RabbitMQ); without it (in-process queue) there are none. */
   followUps?: { schedule(planned: readonly PlannedFollowUp[]): Promise<void> };
+  /** Where envelopes with a sendAt or delay ahead wait (src/scheduler); without it they are sent now. */
+  scheduler?: Scheduler;
 }
 
 const stringField = (input: unknown, key: string): string | undefined => {
@@ -39,10 +44,14 @@ const stringField = (input: unknown, key: string): string | undefined => {
 
 /**
  * The use-case: one envelope in, deliveries sent and logged. Knows nothing about AMQP; the runners
- * (RabbitMQ or in-process) and the tests call it. Safe to call again with the same envelope: what was
+ * (RabbitMQ or the scheduler) and the tests call it. Safe to call again with the same envelope: what was
  * sent is not sent again, what is due is sent, what waits is reported in `retryInMs`.
  */
-export async function dispatch(input: unknown, deps: DispatchDeps): Promise<DispatchResult> {
+export async function dispatch(
+  input: unknown,
+  deps: DispatchDeps,
+  options: DispatchOptions = {},
+): Promise<DispatchResult> {
   const parsed = envelopeSchema.safeParse(input);
   if (!parsed.success) {
     return reject(
@@ -70,6 +79,10 @@ export async function dispatch(input: unknown, deps: DispatchDeps): Promise<Disp
   const problems = template.checkData(env.data);
   if (problems.length) return reject(deps, env.id, env.template, 'invalid_variables', problems.join('; '));
 
+  if (!options.due) {
+    const held = await holdIfScheduled(env, deps);
+    if (held) return held;
+  }
   const accepted = await deps.store.accept({
     id: env.id,
     templateCode: env.template,
@@ -79,6 +92,7 @@ export async function dispatch(input: unknown, deps: DispatchDeps): Promise<Disp
     recipientCount: env.to.length,
     envelope: env,
   });
+  if (accepted.status === 'cancelled') return { kind: 'done', messageId: env.id, status: 'cancelled' };
   // A redelivered or retried envelope keeps rendering with the version it started with.
   if (accepted.templateVersion !== null && accepted.templateVersion !== template.version) {
     template = (await deps.templates.resolve(env.template, accepted.templateVersion)) ?? template;

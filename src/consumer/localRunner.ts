@@ -1,105 +1,91 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { SqlClient } from '../db/sqlClient';
 import type { EnvelopePublisher } from '../broker/envelopePublisher';
+import type { SqlClient } from '../db/sqlClient';
 import type { DeadLetterInput } from '../deadLetters/deadLetterStore';
+import {
+  createScheduledEnvelopePublisher,
+  ENVELOPE_JOB,
+  envelopeJobPayloadSchema,
+  type DispatchOptions,
+} from '../scheduler/envelopeJobs';
+import type { JobHandler, Scheduler } from '../scheduler/scheduler';
 import type { DispatchResult } from './dispatchTypes';
 import type { PipelineMetrics } from './pipelineMetrics';
 import { runEnvelope } from './runnerPolicy';
 
-interface Job {
-  routingKey: string;
-  content: Buffer;
-  messageId?: string;
-}
-
 /**
- * The embedded default without RabbitMQ: the same dispatch on an in-process queue. Retries wait on timers
- * and dead letters go straight to the database. Not durable: a restart forgets queued envelopes and
- * timers, so at start it re-dispatches every stored message that has not finished.
+ * The scheduler's side of the consumer, the counterpart of amqpRunner.ts: runs one envelope row (the
+ * embedded queue's, or a scheduled send that has come due in either mode) and carries out the shared
+ * runner policy (runnerPolicy.ts) on it: a dead letter is recorded and the row goes; a retry moves the
+ * row to the time of its next attempt; an ack deletes the row. The row goes only when the envelope is done.
  */
-export function createLocalRunner(opts: {
-  concurrency: number;
-  dispatch(input: unknown): Promise<DispatchResult>;
+export function createEnvelopeJobRunner(opts: {
+  dispatch(input: unknown, options: DispatchOptions): Promise<DispatchResult>;
   recordDeadLetter(d: DeadLetterInput): Promise<void>;
-  sql: SqlClient;
+  stopping(): boolean;
   log: FastifyBaseLogger;
   metrics?: PipelineMetrics;
-}) {
-  const queue: Job[] = [];
-  const timers = new Set<NodeJS.Timeout>();
-  const inFlight = new Set<Promise<void>>();
-  let stopping = false;
-
-  async function handle(job: Job): Promise<void> {
-    const action = await runEnvelope(job.content, {
-      dispatch: opts.dispatch,
-      stopping: () => stopping,
+}): JobHandler {
+  return async (job) => {
+    const parsed = envelopeJobPayloadSchema.safeParse(job.payload);
+    if (!parsed.success) {
+      // Not written by Herald (or by an incompatible version): keep it as a dead letter, never drop it.
+      await opts.recordDeadLetter({
+        routingKey: ENVELOPE_JOB,
+        code: 'malformed_job',
+        reason: `scheduled job ${job.id} has no envelope payload`,
+        payload: Buffer.from(JSON.stringify(job.payload ?? null)),
+      });
+      return;
+    }
+    const p = parsed.data;
+    const content = Buffer.from(p.body, 'base64');
+    const action = await runEnvelope(content, {
+      dispatch: (input) => opts.dispatch(input, { due: p.due }),
+      stopping: opts.stopping,
+      onInfraWait: (err, delayMs) =>
+        opts.log.warn({ err: (err as Error).message, delayMs }, 'database unavailable; holding the envelope'),
       metrics: opts.metrics,
     });
     if (action.kind === 'deadLetter') {
       await opts.recordDeadLetter({
-        messageId: action.messageId ?? job.messageId,
-        routingKey: job.routingKey,
+        messageId: action.messageId ?? p.messageId,
+        routingKey: p.routingKey,
         code: action.code,
         reason: action.reason,
-        payload: job.content,
+        payload: content,
       });
     } else if (action.kind === 'retryLater') {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        enqueue(job);
-      }, action.delayMs);
-      timers.add(t);
+      // A retry of a send that was due stays due, so the envelope's sendAt cannot hold it back again.
+      return { retryAt: new Date(Date.now() + action.delayMs), payload: p };
     }
-  }
-
-  function pump() {
-    while (!stopping && inFlight.size < opts.concurrency && queue.length) {
-      const job = queue.shift() as Job;
-      const work = handle(job)
-        .catch((err: unknown) => opts.log.error({ err, messageId: job.messageId }, 'dispatch failed'))
-        .finally(() => {
-          inFlight.delete(work);
-          pump();
-        });
-      inFlight.add(work);
-    }
-  }
-
-  function enqueue(job: Job) {
-    queue.push(job);
-    pump();
-  }
-
-  const publisher: EnvelopePublisher = {
-    async publish(routingKey, content, messageId) {
-      if (stopping) throw new Error('the consumer is shutting down');
-      enqueue({ routingKey, content, messageId });
-    },
   };
+}
 
+/**
+ * The embedded default without RabbitMQ: envelopes are rows of the scheduler's table (PGlite by default),
+ * committed before publish() resolves, and run by createEnvelopeJobRunner (registered by startPipeline).
+ * Retries are rows too, so a crash or restart forgets nothing.
+ */
+export function createLocalRunner(opts: { scheduler: Scheduler; sql: SqlClient; log: FastifyBaseLogger }): {
+  publisher: EnvelopePublisher;
+  start(): Promise<void>;
+} {
+  const publisher = createScheduledEnvelopePublisher(opts.scheduler);
   return {
     publisher,
     async start() {
-      opts.log.warn(
-        'broker: none configured (AMQP_URL unset); using the in-process queue, which is NOT durable',
-      );
+      opts.log.info('broker: none configured (AMQP_URL unset); envelopes queue durably in the database');
+      // Messages left unfinished by a version that queued in memory have no row: give them one.
       const { rows } = await opts.sql.query<{ id: string; templateCode: string; envelope: unknown }>(
-        `SELECT id, "templateCode", envelope FROM "Message" WHERE status IN ('accepted', 'dispatched') AND envelope IS NOT NULL`,
+        `SELECT m.id, m."templateCode", m.envelope FROM "Message" m
+         WHERE m.status IN ('accepted', 'dispatched') AND m.envelope IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM "ScheduledJob" j WHERE j.kind = $1 AND j.key = m.id)`,
+        [ENVELOPE_JOB],
       );
       for (const r of rows)
-        enqueue({
-          routingKey: `notify.${r.templateCode}`,
-          content: Buffer.from(JSON.stringify(r.envelope)),
-          messageId: r.id,
-        });
+        await publisher.publish(`notify.${r.templateCode}`, Buffer.from(JSON.stringify(r.envelope)), r.id);
       if (rows.length) opts.log.info({ count: rows.length }, 'consumer: resuming unfinished messages');
-    },
-    async stop() {
-      stopping = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
   };
 }

@@ -12,7 +12,9 @@ import { dispatch, type DispatchDeps } from './dispatch';
 import type { TemplateResolver } from './dispatchTypes';
 import { createAmqpEnvelopePublisher, type EnvelopePublisher } from '../broker/envelopePublisher';
 import { createFollowUpQueue, type FollowUpChannel } from './followUps';
-import { createLocalRunner } from './localRunner';
+import { createEnvelopeJobRunner, createLocalRunner } from './localRunner';
+import { ENVELOPE_JOB, type DispatchOptions } from '../scheduler/envelopeJobs';
+import { createScheduler } from '../scheduler/scheduler';
 import type { PipelineMetrics } from './pipelineMetrics';
 import { retryQueueDelays } from './retryPolicy';
 
@@ -42,7 +44,8 @@ const SEND_LEASE_MS = 60_000;
 
 /**
  * Builds the publish side (every instance with the API) and, where the consumer role runs, the runner:
- * RabbitMQ when a broker is given, else the in-process queue.
+ * RabbitMQ when a broker is given, else the durable queue on the scheduler's table. Scheduled sends wait
+ * on the scheduler in both modes, and every consumer runs those that come due.
  */
 export async function startPipeline(
   opts: PipelineOptions,
@@ -53,8 +56,10 @@ export async function startPipeline(
     broker && opts.consume && opts.followUps?.size
       ? createFollowUpQueue({ broker, names, channels: opts.followUps, sql: db.sql, log })
       : undefined;
+  const scheduler = createScheduler({ db, log, concurrency: config.HERALD_PREFETCH });
   const dispatchDeps: DispatchDeps = {
     sql: db.sql,
+    scheduler,
     templates: opts.templates,
     channels: opts.channels,
     retryDelays: config.HERALD_RETRY_DELAYS,
@@ -64,10 +69,22 @@ export async function startPipeline(
     store: createDeliveryStore(db.sql, SEND_LEASE_MS),
     followUps,
   };
-  const run = (input: unknown) => dispatch(input, dispatchDeps);
+  const run = (input: unknown, options?: DispatchOptions) => dispatch(input, dispatchDeps, options);
   let publisher: EnvelopePublisher;
   const deadLetters = createDeadLetterStore(db, () => publisher);
   let stop: () => Promise<void> = async () => undefined;
+  let stopping = false;
+  if (opts.consume || !broker)
+    scheduler.register(
+      ENVELOPE_JOB,
+      createEnvelopeJobRunner({
+        dispatch: run,
+        recordDeadLetter: (d) => deadLetters.record(d),
+        stopping: () => stopping,
+        log,
+        metrics: opts.metrics,
+      }),
+    );
 
   if (broker) {
     const amqpPublisher = createAmqpEnvelopePublisher(broker, names);
@@ -79,7 +96,7 @@ export async function startPipeline(
         prefetch: config.HERALD_PREFETCH,
         retryQueueDelays: retryQueueDelays(config.HERALD_RETRY_DELAYS),
         deliveryLimit: config.HERALD_DELIVERY_LIMIT,
-        dispatch: run,
+        dispatch: (input) => run(input),
         recordDeadLetter: (d) => deadLetters.record(d),
         log,
         metrics: opts.metrics,
@@ -94,17 +111,16 @@ export async function startPipeline(
     }
     await amqpPublisher.start();
   } else {
-    const local = createLocalRunner({
-      concurrency: config.HERALD_PREFETCH,
-      dispatch: run,
-      recordDeadLetter: (d) => deadLetters.record(d),
-      sql: db.sql,
-      log,
-      metrics: opts.metrics,
-    });
+    const local = createLocalRunner({ scheduler, sql: db.sql, log });
     publisher = local.publisher;
     await local.start();
-    stop = () => local.stop();
   }
-  return { services: { publisher, deadLetters, names }, stop };
+  await scheduler.start();
+  const stopRunner = stop;
+  const stopAll = async () => {
+    stopping = true;
+    await stopRunner();
+    await scheduler.stop();
+  };
+  return { services: { publisher, deadLetters, names }, stop: stopAll };
 }

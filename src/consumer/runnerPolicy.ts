@@ -13,7 +13,7 @@ export type RunnerAction =
   | { kind: 'deadLetter'; code: string; reason: string; messageId?: string };
 
 /**
- * The one policy both transports (RabbitMQ, in-process) carry out: rejected envelopes are
+ * The one policy both transports (RabbitMQ, the scheduler's table) carry out: rejected envelopes are
  * dead-lettered, envelopes with deliveries still due come back later, everything else is acked.
  */
 export function decideAfterDispatch(result: DispatchResult): RunnerAction {

@@ -45,6 +45,7 @@ export const messageView = z
     source: z.string().nullable(),
     traceId: z.string().nullable(),
     recipientCount: z.number().int(),
+    sendAt: z.date().nullable().describe('when a scheduled message is (or was) due'),
     createdAt: z.date(),
     updatedAt: z.date(),
     deliveries: z.array(deliveryView.extend({ attemptLog: z.array(attemptView) })),

@@ -2,12 +2,16 @@ import { z } from 'zod';
 import { recipientShapeOf } from '../senders/channelSet';
 import { CHANNEL_NAMES, channels, type ChannelName } from '../senders/registry';
 import { findNul, NUL_MESSAGE } from './nulCharacter';
+import { DURATION_PATTERN, parseDuration } from './duration';
 
 export const CHANNELS = CHANNEL_NAMES;
 export const channelSchema = z.enum(CHANNELS);
 export type { ChannelName };
 
 const MAX_DATA_BYTES = 64 * 1024;
+
+/** How far ahead a send may be scheduled. */
+export const MAX_SCHEDULE_AHEAD_MS = 365 * 86_400_000;
 
 /** Deeper data or meta would overflow JSON.stringify or PostgreSQL's jsonb parser long before 64 KiB. */
 const MAX_DATA_DEPTH = 32;
@@ -69,12 +73,35 @@ export const envelopeSchema = z
       })
       .optional()
       .describe('carried into logs, e.g. source and traceId'),
+    sendAt: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe(
+        'send at this time (ISO 8601 with offset); a time in the past sends at once; at most a year ahead',
+      ),
+    delay: z
+      .string()
+      .regex(DURATION_PATTERN, 'must be a duration like 90s, 15m, 2h or 7d')
+      .optional()
+      .describe('send this long after Herald first takes the envelope; at most a year'),
   })
   .strict()
   .superRefine((env, ctx) => {
     const at = findNul(env);
     if (at) ctx.addIssue({ code: 'custom', path: at, message: NUL_MESSAGE });
   })
+  .refine((e) => !(e.sendAt && e.delay), { message: 'give sendAt or delay, not both', path: ['delay'] })
+  .refine((e) => !e.sendAt || Date.parse(e.sendAt) <= Date.now() + MAX_SCHEDULE_AHEAD_MS, {
+    message: 'sendAt may be at most a year ahead',
+    path: ['sendAt'],
+  })
+  .refine(
+    (e) => !e.delay || !DURATION_PATTERN.test(e.delay) || parseDuration(e.delay) <= MAX_SCHEDULE_AHEAD_MS,
+    {
+      message: 'delay may be at most a year',
+      path: ['delay'],
+    },
+  )
   .meta({ id: 'EnvelopeV1' });
 
 export type Envelope = z.infer<typeof envelopeSchema>;

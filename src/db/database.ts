@@ -17,6 +17,11 @@ export interface Database {
    * which also frees the migration advisory lock the engine holds for the session.
    */
   migrationAdapter(): { adapter: SqlMigrationAwareDriverAdapterFactory; release(): Promise<void> };
+  /**
+   * Calls `onNotify` on each NOTIFY on `channel` (a hint, never the record: listeners also poll).
+   * Resolves to a function that stops listening.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -31,6 +31,10 @@ export async function createPgliteDatabase(dataDir?: string): Promise<Database> 
           }),
         ),
     },
+    async listen(channel, onNotify) {
+      const unlisten = await db.listen(channel, () => onNotify());
+      return unlisten;
+    },
     async ping() {
       await db.query('SELECT 1');
     },

@@ -2,6 +2,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Database } from './database';
+import { listenPostgres } from './pgListener';
 import type { SqlClient } from './sqlClient';
 
 /** Splits Prisma's `?schema=` parameter off the URL; pg does not understand it. */
@@ -77,6 +78,7 @@ export function createPostgresDatabase(url: string, poolSize: number): Database 
         }
       },
     },
+    listen: async (channel, onNotify) => listenPostgres(connectionString, channel, onNotify),
     async ping() {
       await pool.query('SELECT 1');
     },

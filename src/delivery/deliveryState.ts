@@ -75,9 +75,9 @@ export async function acceptMessages(
      FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[], $7::text[]::jsonb[])
        AS u(id, code, version, source, trace, recipients, envelope)
      ON CONFLICT (id) DO UPDATE SET
-       status = CASE WHEN "Message".status = 'rejected' THEN 'accepted'::"MessageStatus" ELSE "Message".status END,
+       status = CASE WHEN "Message".status IN ('rejected', 'scheduled') THEN 'accepted'::"MessageStatus" ELSE "Message".status END,
        reason = CASE WHEN "Message".status = 'rejected' THEN NULL ELSE "Message".reason END,
-       "templateVersion" = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED."templateVersion" ELSE "Message"."templateVersion" END,
+       "templateVersion" = CASE WHEN "Message".status IN ('rejected', 'scheduled') THEN EXCLUDED."templateVersion" ELSE "Message"."templateVersion" END,
        envelope = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED.envelope ELSE "Message".envelope END,
        "recipientCount" = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED."recipientCount" ELSE "Message"."recipientCount" END,
        "templateCode" = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED."templateCode" ELSE "Message"."templateCode" END,
@@ -114,6 +114,56 @@ export async function rejectMessage(
      ON CONFLICT (id) DO UPDATE SET reason = EXCLUDED.reason, "updatedAt" = now() WHERE "Message".status = 'rejected'`,
     [m.id, m.templateCode ?? null, m.reason],
   );
+}
+
+export interface MessageToHold {
+  id: string;
+  templateCode: string;
+  source?: string;
+  traceId?: string;
+  recipientCount: number;
+  envelope: unknown;
+  sendAt: Date;
+}
+
+/**
+ * Records a message that waits for its time: `scheduled`, with no template version yet (the one current
+ * at send time is taken by acceptMessages). A rejected id is scheduled again; any other known id keeps its
+ * status and its first sendAt (so a delay counts from the first time Herald saw the envelope). Returns the
+ * status after the write.
+ */
+export async function holdMessage(tx: SqlClient, m: MessageToHold): Promise<MessageStatus> {
+  const { rows } = await tx.query<{ status: MessageStatus }>(
+    `INSERT INTO "Message" (id, "templateCode", status, source, "traceId", "recipientCount", envelope, "sendAt", "createdAt", "updatedAt")
+     VALUES ($1, $2, 'scheduled', $3, $4, $5, $6::jsonb, $7::timestamptz, now(), now())
+     ON CONFLICT (id) DO UPDATE SET
+       status = CASE WHEN "Message".status = 'rejected' THEN 'scheduled'::"MessageStatus" ELSE "Message".status END,
+       envelope = CASE WHEN "Message".status = 'rejected' THEN EXCLUDED.envelope ELSE "Message".envelope END,
+       "sendAt" = COALESCE("Message"."sendAt", EXCLUDED."sendAt"),
+       reason = CASE WHEN "Message".status = 'rejected' THEN NULL ELSE "Message".reason END,
+       "updatedAt" = now()
+     RETURNING status`,
+    [
+      m.id,
+      m.templateCode,
+      m.source ?? null,
+      m.traceId ?? null,
+      m.recipientCount,
+      JSON.stringify(m.envelope),
+      m.sendAt.toISOString(),
+    ],
+  );
+  return rows[0]?.status ?? 'scheduled';
+}
+
+/** The due time recorded for a message when it was first held, if it was. */
+export async function storedSendAt(sql: SqlClient, id: string): Promise<Date | undefined> {
+  const { rows } = await sql.query<{ sendAt: Date | string | null }>(
+    `SELECT "sendAt" FROM "Message" WHERE id = $1`,
+    [id],
+  );
+  const stored = rows[0]?.sendAt;
+  return stored ? new Date(stored) : undefined;
 }
 
 const DELIVERY_COLUMNS = `id, "messageId", channel, "recipientIndex", status, attempts, "nextAttemptAt"`;

@@ -14,16 +14,21 @@ export const DELIVERY_STATUSES = [
   'retrying',
   'failed',
   'skipped',
+  'cancelled',
 ] as const;
 export const MESSAGE_STATUSES = [
   'accepted',
   'rejected',
+  // Waiting for its sendAt or delay (src/scheduler/scheduledSends.ts); then dispatched as usual.
+  'scheduled',
+  // Nothing of it was sent: cancelled before its time, or every pending delivery cancelled.
+  'cancelled',
   'dispatched',
   'completed',
   'partially_failed',
   'failed',
 ] as const;
-export const ATTEMPT_OUTCOMES = ['sent', 'retryable', 'permanent', 'waiting'] as const;
+export const ATTEMPT_OUTCOMES = ['sent', 'retryable', 'permanent', 'waiting', 'cancelled'] as const;
 
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
@@ -36,6 +41,7 @@ export const TERMINAL: ReadonlySet<DeliveryStatus> = new Set([
   'read',
   'failed',
   'skipped',
+  'cancelled',
 ]);
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -3,6 +3,8 @@ import { envelopeSchema, routingKeyFor, type Envelope, type EnvelopeInput } from
 import { ConfirmTimeoutError, publishConfirmed } from '../broker/confirmPublish';
 import { topologyNames } from '../broker/topologyNames';
 import { describeIssues } from '../contract/zodIssues';
+import type { CancelOutcome } from '../delivery/cancelMessage';
+import { cancelOverHttp, type HeraldApiOptions } from './cancel';
 
 export interface HeraldPublisherOptions {
   /** amqp://user:pass@host:5672/vhost */
@@ -11,6 +13,8 @@ export interface HeraldPublisherOptions {
   prefix?: string;
   /** How long a publish waits for the broker's confirm before it fails. Default 10 s. */
   confirmTimeoutMs?: number;
+  /** Herald's HTTP API, for cancel(); publishing does not need it. */
+  api?: HeraldApiOptions;
 }
 
 export class PublishError extends Error {
@@ -29,6 +33,8 @@ export interface HeraldPublisher {
    * has confirmed it, rejects with a PublishError otherwise. Safe to retry: the id is the idempotency key.
    */
   publish(envelope: EnvelopeInput): Promise<{ id: string }>;
+  /** Cancels what of message `id` has not been sent (over the HTTP API in `api`); rejects with a CancelError. */
+  cancel(id: string, by?: string): Promise<CancelOutcome>;
   close(): Promise<void>;
 }
 
@@ -55,6 +61,7 @@ export async function createHeraldPublisher(opts: HeraldPublisherOptions): Promi
   connection.on('error', () => undefined);
 
   return {
+    cancel: (id, by) => cancelOverHttp(opts.api, id, by),
     async publish(input) {
       const parsed = envelopeSchema.safeParse(input);
       if (!parsed.success) {

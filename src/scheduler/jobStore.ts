@@ -1,0 +1,138 @@
+import type { SqlClient } from '../db/sqlClient';
+
+/** A unit of due work as a handler sees it. */
+export interface ClaimedJob {
+  id: string;
+  kind: string;
+  key: string | null;
+  payload: unknown;
+  dueAt: Date;
+  /** 1 on the first claim; a lease that ran out (a crashed claimer) or a retry counts again. */
+  attempts: number;
+  claimToken: string;
+}
+
+export interface JobToSchedule {
+  kind: string;
+  /** Unique per kind: scheduling a key that exists either moves that row (`replace`) or does nothing. */
+  key?: string;
+  payload: unknown;
+  dueAt: Date;
+  /** With a key: true moves the existing row to this due time and payload; false (default) keeps it. */
+  replace?: boolean;
+}
+
+function toJob(r: ClaimedJob & { dueAt: Date | string }): ClaimedJob {
+  return { ...r, dueAt: new Date(r.dueAt) };
+}
+
+/** The SQL of the ScheduledJob table; every time comes from the database's clock, shared by all instances. */
+export const jobStore = {
+  async insert(sql: SqlClient, jobs: readonly JobToSchedule[]): Promise<void> {
+    if (!jobs.length) return;
+    // One statement per conflict policy; NULL keys never conflict, so keyless jobs take the first.
+    for (const replace of [false, true]) {
+      const part = jobs.filter((j) => (j.replace ?? false) === replace);
+      if (!part.length) continue;
+      await sql.query(
+        `INSERT INTO "ScheduledJob" (kind, key, payload, "dueAt", "runAt")
+         SELECT u.kind, u.key, u.payload, u.due, u.due
+         FROM unnest($1::text[], $2::text[], $3::text[]::jsonb[], $4::timestamptz[]) AS u(kind, key, payload, due)
+         ON CONFLICT (kind, key) DO ${
+           replace
+             ? `UPDATE SET payload = EXCLUDED.payload, "dueAt" = EXCLUDED."dueAt", "runAt" = EXCLUDED."runAt",
+                attempts = 0, "claimToken" = NULL, "claimedBy" = NULL, "lastError" = NULL`
+             : 'NOTHING'
+         }`,
+        [
+          part.map((j) => j.kind),
+          part.map((j) => j.key ?? null),
+          part.map((j) => JSON.stringify(j.payload ?? null)),
+          part.map((j) => j.dueAt.toISOString()),
+        ],
+      );
+    }
+  },
+
+  /**
+   * Takes up to `limit` due rows of the given kinds that nobody holds, oldest due first, and leases them:
+   * their runAt moves `leaseMs` ahead, so they come back by themselves if this claimer dies.
+   */
+  async claim(
+    sql: SqlClient,
+    opts: { kinds: readonly string[]; limit: number; leaseMs: number; claimedBy: string },
+  ): Promise<ClaimedJob[]> {
+    const { rows } = await sql.query<ClaimedJob & { dueAt: Date | string }>(
+      `UPDATE "ScheduledJob" j
+       SET "runAt" = now() + $3 * interval '1 millisecond', attempts = j.attempts + 1,
+           "claimToken" = gen_random_uuid(), "claimedBy" = $4
+       FROM (SELECT id FROM "ScheduledJob"
+             WHERE "runAt" <= now() AND kind = ANY($1::text[])
+             ORDER BY "runAt" LIMIT $2 FOR UPDATE SKIP LOCKED) due
+       WHERE j.id = due.id
+       RETURNING j.id::text AS id, j.kind, j.key, j.payload, j."dueAt", j.attempts, j."claimToken"::text AS "claimToken"`,
+      [opts.kinds, opts.limit, opts.leaseMs, opts.claimedBy],
+    );
+    return rows.map(toJob).sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
+  },
+
+  /** Keeps the leases of jobs still running. */
+  async renew(sql: SqlClient, jobs: readonly ClaimedJob[], leaseMs: number): Promise<void> {
+    if (!jobs.length) return;
+    await sql.query(
+      `UPDATE "ScheduledJob" SET "runAt" = now() + $3 * interval '1 millisecond'
+       WHERE id = ANY($1::bigint[]) AND "claimToken" = ANY($2::uuid[])`,
+      [jobs.map((j) => j.id), jobs.map((j) => j.claimToken), leaseMs],
+    );
+  },
+
+  /** Done: the row goes, unless it was rescheduled meanwhile (a new claim token or none). */
+  async complete(sql: SqlClient, job: ClaimedJob): Promise<void> {
+    await sql.query(`DELETE FROM "ScheduledJob" WHERE id = $1::bigint AND "claimToken" = $2::uuid`, [
+      job.id,
+      job.claimToken,
+    ]);
+  },
+
+  /** Releases the row to be claimed again at `runAt` (a retry, or a failure with its error). */
+  async release(
+    sql: SqlClient,
+    job: ClaimedJob,
+    opts: { runAt?: Date; delayMs?: number; payload?: unknown; error?: string },
+  ): Promise<void> {
+    await sql.query(
+      `UPDATE "ScheduledJob"
+       SET "runAt" = COALESCE($3::timestamptz, now() + $4 * interval '1 millisecond'),
+           payload = COALESCE($5::jsonb, payload), "lastError" = $6, "claimToken" = NULL, "claimedBy" = NULL
+       WHERE id = $1::bigint AND "claimToken" = $2::uuid`,
+      [
+        job.id,
+        job.claimToken,
+        opts.runAt?.toISOString() ?? null,
+        opts.delayMs ?? 0,
+        opts.payload === undefined ? null : JSON.stringify(opts.payload),
+        opts.error ?? null,
+      ],
+    );
+  },
+
+  /** Milliseconds until the next row of these kinds may be claimed (0 when one is due), or undefined. */
+  async msUntilNext(sql: SqlClient, kinds: readonly string[]): Promise<number | undefined> {
+    const { rows } = await sql.query<{ ms: number | string | null }>(
+      `SELECT GREATEST(0, EXTRACT(EPOCH FROM (min("runAt") - now())) * 1000)::float8 AS ms
+       FROM "ScheduledJob" WHERE kind = ANY($1::text[])`,
+      [kinds],
+    );
+    const ms = rows[0]?.ms;
+    return ms === null || ms === undefined ? undefined : Number(ms);
+  },
+
+  /** Removes the row of a key (a claimer still running it finds it gone when it completes); true when one was. */
+  async removeKey(sql: SqlClient, kind: string, key: string): Promise<boolean> {
+    const { rows } = await sql.query(`DELETE FROM "ScheduledJob" WHERE kind = $1 AND key = $2 RETURNING id`, [
+      kind,
+      key,
+    ]);
+    return rows.length > 0;
+  },
+};
