@@ -11,17 +11,24 @@ import { nearestName } from '../templates/nearestName';
  * message row with the reason; a rejected id is not used up (the same id is accepted once it is right).
  * What only send time knows (a later version, recipients) is checked again by dispatch.
  */
+async function freshActiveVersion(ctx: AppContext, code: string) {
+  const template = await ctx.db.prisma.template.findUnique({
+    where: { code },
+    select: { status: true, currentVersion: true },
+  });
+  return template?.status === 'active'
+    ? ctx.services.templates.getVersion(code, template.currentVersion)
+    : undefined;
+}
+
 export async function assertPublishable(ctx: AppContext, env: Envelope): Promise<void> {
   try {
-    // Not the cache: a template just written through another instance must be found here too.
-    const template = await ctx.db.prisma.template.findUnique({
-      where: { code: env.template },
-      select: { status: true, currentVersion: true },
-    });
+    // The cached active version first: this runs for every publish. A miss reads the database, so a
+    // template just written through another instance (before its broadcast arrives) is found too; a
+    // version archived meanwhile is caught again at send time.
     const version =
-      template?.status === 'active'
-        ? await ctx.services.templates.getVersion(env.template, template.currentVersion)
-        : undefined;
+      (await ctx.services.templates.getActiveVersion(env.template)) ??
+      (await freshActiveVersion(ctx, env.template));
     if (!version) {
       const active = await ctx.db.prisma.template.findMany({
         where: { status: 'active' },
