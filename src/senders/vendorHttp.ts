@@ -94,3 +94,10 @@ export function isHttpUrl(s: string): boolean {
     return false;
   }
 }
+
+/** A robot account whose webhook is not an http(s) URL: no request is made, and no retry can fix it. */
+export const badWebhook = (vendor: string, account: string): SendOutcome => ({
+  kind: 'permanent',
+  code: `${vendor}_bad_webhook`,
+  message: `robot "${account}" has no valid webhook URL`,
+});

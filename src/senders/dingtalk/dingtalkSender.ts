@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { sendWithinBudget } from '../budgetedSend';
 import type { Sender, SendOutcome } from '../sender';
-import { isHttpUrl, requestVendor } from '../vendorHttp';
+import { badWebhook, isHttpUrl, requestVendor } from '../vendorHttp';
 import type { DingTalkJob } from './robotJob';
 import { buildRobotPayload, RobotPayloadError, type RobotPayload } from './buildRobotPayload';
 import {
@@ -39,13 +39,7 @@ export function createDingTalkSender(deps: DingTalkSenderDeps): Sender<DingTalkJ
           return { kind: 'permanent', code: err.code, message: err.message };
         throw err;
       }
-      if (!isHttpUrl(job.account.webhook)) {
-        return {
-          kind: 'permanent',
-          code: 'dingtalk_bad_webhook',
-          message: `robot "${job.account.name}" has no valid webhook URL`,
-        };
-      }
+      if (!isHttpUrl(job.account.webhook)) return badWebhook('dingtalk', job.account.name);
 
       return sendWithinBudget({
         budget: deps.budget,

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { sendWithinBudget } from '../budgetedSend';
 import type { SendBudget } from '../sendBudget';
 import type { Sender, SendOutcome } from '../sender';
-import { classifyRequestError, isHttpUrl, requestVendor } from '../vendorHttp';
+import { classifyRequestError, badWebhook, isHttpUrl, requestVendor } from '../vendorHttp';
 import { buildFeishuPayload } from './buildFeishuPayload';
 import { classifyFeishuAnswer, FEISHU_RATE_HOLD_MS, isFeishuRateLimited } from './classifyFeishuAnswer';
 import type { FeishuJob } from './feishuJob';
@@ -27,13 +27,7 @@ export function createFeishuSender(deps: FeishuSenderDeps): Sender<FeishuJob> {
   return {
     channel: 'feishu',
     async send(job): Promise<SendOutcome> {
-      if (!isHttpUrl(job.account.webhook)) {
-        return {
-          kind: 'permanent',
-          code: 'feishu_bad_webhook',
-          message: `robot "${job.account.name}" has no valid webhook URL`,
-        };
-      }
+      if (!isHttpUrl(job.account.webhook)) return badWebhook('feishu', job.account.name);
       return sendWithinBudget({
         budget: deps.budget,
         log: deps.log,

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { sendWithinBudget } from '../budgetedSend';
 import type { SendBudget } from '../sendBudget';
 import type { Sender, SendOutcome } from '../sender';
-import { classifyRequestError, isHttpUrl, requestVendor } from '../vendorHttp';
+import { classifyRequestError, badWebhook, isHttpUrl, requestVendor } from '../vendorHttp';
 import { buildWecomPayload, WecomPayloadError, type WecomPayload } from './buildWecomPayload';
 import {
   classifyWecomAnswer,
@@ -44,13 +44,7 @@ export function createWecomSender(deps: WecomSenderDeps): Sender<WecomJob> {
           code: 'wecom_too_long',
           message: tooLong.map((i) => i.message).join('; '),
         };
-      if (!isHttpUrl(job.account.webhook)) {
-        return {
-          kind: 'permanent',
-          code: 'wecom_bad_webhook',
-          message: `robot "${job.account.name}" has no valid webhook URL`,
-        };
-      }
+      if (!isHttpUrl(job.account.webhook)) return badWebhook('wecom', job.account.name);
       return sendWithinBudget({
         budget: deps.budget,
         log: deps.log,
