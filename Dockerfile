@@ -9,6 +9,7 @@ COPY prisma ./prisma
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY web ./web
 RUN npm run build
 
 # Runtime stage: production dependencies only, installed from the lockfile, and the build output, run

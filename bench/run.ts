@@ -1,4 +1,5 @@
 import './lib/services';
+import { countSqlStatements } from './lib/sqlCount';
 import { randomBytes } from 'node:crypto';
 import { startChild } from './lib/childRpc';
 import { createBenchDeployment } from './lib/deployment';
@@ -8,10 +9,18 @@ import { runConnections } from './scenarios/connections';
 import { runDispatch } from './scenarios/dispatch';
 import { runHelloCurve } from './scenarios/hello';
 import { runHttpPublish } from './scenarios/httpPublish';
+import { runImFanout } from './scenarios/imFanout';
 import { prefillDeliveries } from './lib/prefill';
 import { runLatency } from './scenarios/latency';
 import { runMail } from './scenarios/mail';
 import { runStart } from './scenarios/start';
+import { runWebhookDispatch } from './scenarios/webhookDispatch';
+import { runTracedDispatch } from './scenarios/tracedDispatch';
+import { runScheduledBurst } from './scenarios/scheduledBurst';
+import { runSnoozeWake } from './scenarios/snoozeWake';
+import { runTopicDispatch } from './scenarios/topicDispatch';
+import { runAlertDuringTopic } from './scenarios/alertDuringTopic';
+import { writeChart } from './lib/chart';
 
 /**
  * `npm run bench [-- --quick] [-- --only=mail,start]`: runs the scenarios of issue 6 on real RabbitMQ and
@@ -21,20 +30,35 @@ import { runStart } from './scenarios/start';
 const NAMES = [
   'start',
   'dispatch-im-1',
+  // After dispatch-im-1, its baseline in the same run.
+  'dispatch-im-1-webhook',
+  // After dispatch-im-1 too: tracing on, against it (tracing off) in the same run.
+  'dispatch-im-1-traced',
+  // After dispatch-im-1 too: its baseline in the same run.
+  'scheduled-burst',
   'dispatch-im-10',
   'dispatch-im-100',
   'dispatch-im-1000',
+  // After dispatch-im-10: its baseline in the same run.
+  'topic-dispatch',
+  // An alert's latency idle and during a topic send, both in this scenario.
+  'alert-during-topic',
   'mail',
   'latency-200',
   'latency-1000',
+  'im-fanout',
   'connections',
   'hello',
+  'snooze-wake',
   'http-publish',
   // Last: it leaves millions of old rows behind for whatever would run after it.
   'dispatch-im-1-prefilled',
+  // Needs the rows the one before leaves: retention removes them while dispatch runs.
+  'dispatch-im-1-purging',
 ];
 
 async function main(): Promise<number> {
+  countSqlStatements();
   const quick = process.argv.includes('--quick');
   const only = process.argv
     .find((a) => a.startsWith('--only='))
@@ -47,10 +71,10 @@ async function main(): Promise<number> {
   // Bounded in time whatever happens: the whole run, then each scenario.
   const hardStop = setTimeout(
     () => {
-      console.error(`bench: still running after ${quick ? 5 : 40} minutes; giving up`);
+      console.error(`bench: still running after ${quick ? 15 : 60} minutes; giving up`);
       process.exit(2);
     },
-    (quick ? 5 : 40) * 60_000,
+    (quick ? 15 : 60) * 60_000,
   );
   hardStop.unref();
 
@@ -90,12 +114,53 @@ async function main(): Promise<number> {
         runId,
       }),
     );
+    await run('dispatch-im-1-webhook', () =>
+      runWebhookDispatch(bench, clients, {
+        envelopes: sizes.im1Envelopes,
+        users: sizes.dispatchUsers,
+        runId,
+        baseline: scenarios.find((s) => s.name === 'dispatch-im-1')?.figure ?? null,
+      }),
+    );
+    await run('dispatch-im-1-traced', () =>
+      runTracedDispatch(bench, clients, {
+        envelopes: sizes.im1Envelopes,
+        users: sizes.dispatchUsers,
+        runId,
+        baseline: scenarios.find((s) => s.name === 'dispatch-im-1'),
+      }),
+    );
+    await run('scheduled-burst', () =>
+      runScheduledBurst(bench, clients, {
+        envelopes: sizes.scheduledEnvelopes,
+        users: sizes.dispatchUsers,
+        runId,
+        leadMs: sizes.scheduledLeadMs,
+        baseline: scenarios.find((s) => s.name === 'dispatch-im-1')?.figure ?? null,
+      }),
+    );
     await run('dispatch-im-10', () =>
       runDispatch(bench, clients, {
         name: 'dispatch-im-10',
         envelopes: sizes.im10Envelopes,
         recipients: 10,
         users: sizes.dispatchUsers,
+        runId,
+      }),
+    );
+    await run('topic-dispatch', () =>
+      runTopicDispatch(bench, {
+        sizes: sizes.topicSizes,
+        bulk: sizes.bulkSubscribers,
+        runId,
+        baseline: scenarios.find((s) => s.name === 'dispatch-im-10')?.figure ?? null,
+      }),
+    );
+    await run('alert-during-topic', () =>
+      runAlertDuringTopic(bench, clients, {
+        members: sizes.alertTopicMembers,
+        rate: sizes.alertRate,
+        durationMs: sizes.alertMs,
         runId,
       }),
     );
@@ -123,6 +188,15 @@ async function main(): Promise<number> {
           runId,
         }),
       );
+    await run('im-fanout', () =>
+      runImFanout(clients, {
+        gatewayCounts: [1, 2, 4],
+        users: sizes.fanoutUsers,
+        rate: sizes.fanoutRate,
+        durationMs: sizes.fanoutMs,
+        runId,
+      }),
+    );
     await run('connections', async () => {
       const curve: ScenarioResult[] = [];
       for (const sockets of sizes.socketCurve) {
@@ -132,6 +206,14 @@ async function main(): Promise<number> {
       return curve;
     });
     await run('hello', () => runHelloCurve(bench, { sizes: sizes.helloItems, runId }));
+    await run('snooze-wake', () =>
+      runSnoozeWake(bench, clients, {
+        users: sizes.snoozeUsers,
+        itemsPerUser: sizes.snoozeItemsPerUser,
+        leadMs: sizes.snoozeLeadMs,
+        runId,
+      }),
+    );
     await run('http-publish', () => runHttpPublish(bench, { seconds: sizes.httpSeconds, runId }));
     await run('dispatch-im-1-prefilled', async () => {
       const fillSeconds = await prefillDeliveries(bench.db, sizes.prefillRows, `bench_old_${runId}`);
@@ -155,6 +237,40 @@ async function main(): Promise<number> {
         prefillSeconds: Math.round(fillSeconds),
       };
     });
+    await run('dispatch-im-1-purging', async () => {
+      const tag = `bench_old_${runId}`;
+      const removed = async () =>
+        Number(
+          (
+            await bench.db.sql.query<{ n: string }>(
+              `SELECT count(*)::text AS n FROM "PurgedMessage" WHERE id LIKE $1`,
+              [`${tag}-%`],
+            )
+          ).rows[0]?.n ?? 0,
+        );
+      const before = await removed();
+      const r = await runDispatch(bench, clients, {
+        name: 'dispatch-im-1-purging',
+        envelopes: sizes.im1Envelopes,
+        recipients: 1,
+        users: sizes.dispatchUsers,
+        runId,
+        workerEnv: { HERALD_RETENTION: '1d' },
+      });
+      const removedDuring = (await removed()) - before;
+      if (removedDuring <= 0) throw new Error('retention removed nothing while dispatch ran');
+      const full = scenarios.find((s) => s.name === 'dispatch-im-1-prefilled')?.figure ?? null;
+      const ratio = full && r.figure !== null ? r.figure / full : null;
+      return {
+        ...r,
+        baseline: full,
+        baselineUnit: 'envelopes/s of dispatch-im-1-prefilled (same tables, no purge) in this run',
+        ratio: ratio === null ? null : Math.round(ratio * 1000) / 1000,
+        target: '>= 0.8x of the same tables without a purge',
+        met: ratio !== null && ratio >= 0.8,
+        messagesRemovedDuring: removedDuring,
+      };
+    });
   } finally {
     await clients.stop();
     await sink.stop();
@@ -170,7 +286,10 @@ async function main(): Promise<number> {
   };
   console.log('');
   printTable(report);
-  console.log(`\nwritten to ${writeReport(report)} in ${(report.durationMs / 1000).toFixed(0)} s`);
+  const written = writeReport(report);
+  console.log(`\nwritten to ${written} in ${(report.durationMs / 1000).toFixed(0)} s`);
+  const chart = written.replace(/\.json$/, '.png');
+  if (await writeChart(report, chart)) console.log(`cost curves drawn in ${chart}`);
   return scenarios.some((s) => s.error) ? 1 : 0;
 }
 

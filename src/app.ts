@@ -2,22 +2,20 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import {
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from './appContext';
 import { bearerToken } from './http/adminAuth';
+import { registerCors } from './http/cors';
 import { registerFailedAuthLimit } from './http/failedAuthLimit';
 import { createAdminRefusal } from './http/adminRefusal';
+import { describeDocument, describeRoute } from './http/openapiDocument';
 import { registerProblemHandler } from './http/problemHandler';
 import { registerNulRefusal } from './http/refuseNul';
 import { trustProxyOption } from './http/trustProxy';
 import { opsRoutes } from './api/ops';
 import { v1Routes } from './api/v1';
+import { consoleRoute } from './web/consoleRoute';
+import { unsubscribeRoutes } from './web/unsubscribeRoutes';
 
 export type App = FastifyInstance;
 
@@ -44,14 +42,16 @@ export async function buildApp(
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandler(app, {
     prefix: '/v1/',
-    allows: (req) => ctx.isAdmin(bearerToken(req)),
+    allows: async (req) => (await ctx.authenticate(bearerToken(req))) !== undefined,
     refusal: createAdminRefusal(ctx),
   });
   registerNulRefusal(app);
+  registerCors(app, ctx.config.HERALD_CORS_ORIGINS);
   await registerFailedAuthLimit(app, ctx, '/v1/');
 
-  // A route exists only where its role runs: the admin API and its docs with `api`, the socket route
-  // and demo page with `gateway`; every role serves /health, /ready and /metrics.
+  // A route exists only where its role runs: the admin API, its docs, the console and the unsubscribe page
+  // with `api`, the socket route, inbox kit and demo page with `gateway`; every role serves /health,
+  // /ready and /metrics.
   if (ctx.config.HERALD_ROLES.includes('api')) {
     await app.register(swagger, {
       openapi: {
@@ -62,18 +62,37 @@ export async function buildApp(
           description:
             'Message center: templates, channel accounts, messages, deliveries, inbox, dead letters.',
         },
-        components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+        components: {
+          securitySchemes: {
+            adminToken: {
+              type: 'http',
+              scheme: 'bearer',
+              description:
+                'An API key (hk_…, POST /v1/keys) with the scope the operation names, or one of HERALD_ADMIN_TOKENS (admin).',
+            },
+            userToken: {
+              type: 'http',
+              scheme: 'bearer',
+              bearerFormat: 'JWT',
+              description: "A user's HS256 JWT (sub = user id, exp): the WebSocket and that user's inbox.",
+            },
+          },
+        },
         security: [{ adminToken: [] }],
       },
-      transform: jsonSchemaTransform,
+      transform: describeRoute,
       // Schemas registered with .meta({ id }) become components the paths refer to.
-      transformObject: jsonSchemaTransformObject,
+      transformObject: describeDocument,
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });
   }
 
   await app.register(opsRoutes, { ctx });
-  if (ctx.config.HERALD_ROLES.includes('api')) await app.register(v1Routes, { ctx, prefix: '/v1' });
+  if (ctx.config.HERALD_ROLES.includes('api')) {
+    await app.register(v1Routes, { ctx, prefix: '/v1' });
+    await app.register(consoleRoute, { ctx });
+    await app.register(unsubscribeRoutes, { ctx });
+  }
   for (const route of ctx.gatewayRoutes) await app.register(route, { ctx });
   await app.ready();
   return app;

@@ -8,7 +8,13 @@ import type { ImBus } from './inbox/imBus';
 import type { InboxStore } from './inbox/inboxStore';
 import type { TemplateService } from './templates/templateService';
 import type { PipelineServices } from './consumer/pipeline';
-import { createAdminTokenCheck } from './http/adminAuth';
+import type { AuditLog } from './audit/auditLog';
+import type { StatusWebhookService } from './webhooks/webhookService';
+import type { ApiKeyService } from './auth/apiKeys';
+import type { UnsubscribeLinks } from './audience/unsubscribeLinks';
+import type { Suppressions } from './audience/suppressionList';
+import type { AccountTester } from './accounts/accountTest';
+import { createAuthenticate, type Authenticate } from './auth/credentials';
 
 /** A readiness probe: resolves when the part is reachable, throws with the reason otherwise. */
 export type ReadinessCheck = () => Promise<void>;
@@ -21,7 +27,8 @@ export interface AppContext {
   readonly config: Config;
   readonly db: Database;
   readonly secrets: LocalSecrets;
-  isAdmin(token: string | undefined): boolean;
+  /** Who a bearer token belongs to (bootstrap admin token or API key); see src/auth/credentials.ts. */
+  readonly authenticate: Authenticate;
   readonly readiness: Readonly<Record<string, ReadinessCheck>>;
   /** Prometheus registry served at /metrics. */
   readonly metrics: Registry;
@@ -37,6 +44,16 @@ export interface AppServices {
   readonly templates: TemplateService;
   readonly inbox: InboxStore;
   readonly imBus: ImBus;
+  readonly webhooks: StatusWebhookService;
+  readonly apiKeys: ApiKeyService;
+  /** Every admin change, append-only (src/audit). */
+  readonly audit: AuditLog;
+  /** Signs and verifies the unsubscribe and preferences links in mails. */
+  readonly unsubscribeLinks: UnsubscribeLinks;
+  /** The mail suppression list (erased people's entries kept by a keyed hash). */
+  readonly suppressions: Suppressions;
+  /** Sends one test message through a channel account (absent in an app built without senders). */
+  readonly testAccount?: AccountTester;
 }
 
 export interface ContextParts {
@@ -55,7 +72,7 @@ export function createAppContext(parts: ContextParts): AppContext {
     config: parts.config,
     db: parts.db,
     secrets: parts.secrets,
-    isAdmin: createAdminTokenCheck(parts.secrets.adminTokens),
+    authenticate: createAuthenticate(parts.secrets.adminTokens, parts.services.apiKeys),
     readiness: Object.freeze({ database: () => parts.db.ping(), ...parts.readiness }),
     metrics: parts.metrics,
     services: parts.services,

@@ -50,3 +50,15 @@ export class ForbiddenError extends HeraldError {
     super('forbidden', message, 403);
   }
 }
+
+/** A known key without the scope a route needs: a 403 that names the scope, so the fix is obvious. */
+export class InsufficientScopeError extends HeraldError {
+  constructor(required: string, held: readonly string[]) {
+    super(
+      'insufficient_scope',
+      `this route needs an API key with the "${required}" scope (or "admin"); this key has: ${held.join(', ')}`,
+      403,
+      { requiredScope: required, scopes: held },
+    );
+  }
+}

@@ -5,24 +5,33 @@ import { createAppContext, type AppContext, type ReadinessCheck } from './appCon
 import { connectBroker, type BrokerConnection } from './broker/brokerConnection';
 import { startChangeBroadcast } from './broker/changeBroadcast';
 import { topologyNames } from './broker/topologyNames';
-import type { Config } from './config/loadConfig';
+import { updateCriticalRoute } from './consumer/criticalRoutes';
+import { publicUrlOf, type Config } from './config/loadConfig';
+import { channelSchema } from './contract/envelope';
 import { resolveLocalSecrets, type LocalSecrets } from './config/localSecrets';
 import { createPipelineMetrics } from './consumer/pipelineMetrics';
 import type { FollowUpChannel } from './consumer/followUps';
 import { startPipeline } from './consumer/pipeline';
 import { registerQueueDepthGauge } from './consumer/queueDepthGauge';
+import { registerSchedulerBacklogGauges } from './scheduler/backlogGauges';
 import { bindTemplates } from './consumer/templateBinding';
-import { createConcurrencyLimit } from './consumer/concurrencyLimit';
+import { createConcurrencyLimit, reservedSlotsFor } from './consumer/concurrencyLimit';
 import { openDatabase, type Database } from './db/database';
 import { migrateDatabase } from './db/migrateDatabase';
 import { createImRuntime } from './gateway/imRuntime';
+import { createAccountTester } from './accounts/accountTest';
 import { createSecretHealth } from './accounts/secretHealth';
 import { verifyStoredSecrets } from './accounts/verifyStoredSecrets';
 import { createInboxStore } from './inbox/inboxStore';
+import { inboxJobHandlers } from './inbox/inboxJobs';
+import { schedulerChannel } from './scheduler/scheduler';
 import { bindChannels, concurrencyVariable } from './senders/channelSet';
-import type { AnyChannel } from './senders/channel';
+import type { AnyChannel, SenderAudience } from './senders/channel';
 import { channels } from './senders/registry';
-import { createServices } from './services';
+import { registerSendHoldGauge } from './senders/sendHoldGauge';
+import { createServices, statusWebhookEgress } from './services';
+import { registerWebhookGauges, startStatusWebhooks } from './webhooks/webhookRunner';
+import { createPreferenceStore } from './audience/subscriberStore';
 
 export interface Runtime {
   ctx: AppContext;
@@ -40,7 +49,15 @@ export function createContext(config: Config, db: Database, secrets: LocalSecret
     config,
     db,
     secrets,
-    services: createServices({ db, secrets, secretHealth }),
+    services: createServices({
+      db,
+      secrets,
+      secretHealth,
+      apiKeyCacheTtlMs: config.HERALD_API_KEY_CACHE_MS,
+      webhookAllowHosts: config.HERALD_WEBHOOK_ALLOW_HOSTS,
+      statusWebhookAllowHosts: config.HERALD_STATUS_WEBHOOK_ALLOW_HOSTS,
+      unsubscribe: unsubscribeOptions(config),
+    }),
     metrics,
     readiness: { secrets: secretHealth.readiness },
   });
@@ -96,7 +113,8 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
     }
 
     const im = await createImRuntime({
-      inbox: createInboxStore(db.sql),
+      preferences: createPreferenceStore(db.sql),
+      inbox: createInboxStore(db.sql, { schedulerChannel: schedulerChannel(db.schema) }),
       gateway: roles.has('gateway'),
       gatewayOptions: {
         heartbeatMs: config.HERALD_WS_HEARTBEAT_MS,
@@ -108,11 +126,33 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
       broker,
       names,
       log,
+      metrics,
     });
-    const base = createServices({ db, secrets, secretHealth, inbox: im.inbox, imBus: im.bus });
+    const base = createServices({
+      db,
+      secrets,
+      secretHealth,
+      inbox: im.inbox,
+      imBus: im.bus,
+      apiKeyCacheTtlMs: config.HERALD_API_KEY_CACHE_MS,
+      webhookAllowHosts: config.HERALD_WEBHOOK_ALLOW_HOSTS,
+      statusWebhookAllowHosts: config.HERALD_STATUS_WEBHOOK_ALLOW_HOSTS,
+      unsubscribe: unsubscribeOptions(config),
+    });
     if (broker) {
       const stopBroadcast = await startChangeBroadcast(broker, names.events, base, log);
       closers.push(async () => stopBroadcast());
+      const b = broker;
+      // Before the write answers: an alert published right after its template turned critical is routed so.
+      const offRoutes = base.templates.onChange((code) =>
+        updateCriticalRoute(b, names, db.sql, code).catch((err: unknown) =>
+          log.warn(
+            { err: (err as Error).message, template: code },
+            'could not update the critical binding; the next consumer start does',
+          ),
+        ),
+      );
+      closers.push(async () => offRoutes());
     }
 
     const accounts = base.accounts;
@@ -123,11 +163,32 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
       inbox: im.inbox,
       imBus: im.bus,
       onAccountChange: (listener: (name: string) => void) => accounts.onChange((name) => listener(name)),
+      webhookAllowHosts: config.HERALD_WEBHOOK_ALLOW_HOSTS,
+      audience: {
+        unsubscribeUrl: ({ channel, userId, address, category, deliveryId }: UnsubscribeScope) =>
+          base.unsubscribeLinks.url({
+            subject: userId ? { userId } : { address },
+            channel: channelSchema.parse(channel),
+            category,
+            deliveryId,
+          }),
+        addressRejected: async (r: AddressRejected) => {
+          await base.suppressions.suppress(db.sql, { ...r, reason: 'bounced' });
+        },
+      },
     };
+    if (!config.HERALD_PUBLIC_URL && (roles.has('consumer') || !broker))
+      log.warn(
+        { publicUrl: publicUrlOf(config) },
+        'HERALD_PUBLIC_URL is not set: unsubscribe links in mails point to this machine and work only here',
+      );
     const channelRuntimes = bindChannels(channels, {
       accounts,
       deps: senderDeps,
-      slotFor: (name) => createConcurrencyLimit(config[concurrencyVariable(name)]),
+      slotFor: (name) => {
+        const limit = config[concurrencyVariable(name)];
+        return createConcurrencyLimit(limit, reservedSlotsFor(limit));
+      },
     });
     const followUps = new Map<string, FollowUpChannel>();
     const registered: readonly AnyChannel[] = channels;
@@ -149,15 +210,40 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
       log,
       consume: roles.has('consumer') || !broker,
       followUps,
+      jobs: inboxJobHandlers({ inbox: im.inbox, bus: im.bus, log }),
+      suppressions: base.suppressions,
     });
     if (broker)
       registerQueueDepthGauge(metrics, broker, pipeline.services.names, config.HERALD_RETRY_DELAYS, db.sql);
+    registerSchedulerBacklogGauges(metrics, db.sql);
+    registerWebhookGauges(metrics, db);
+    registerSendHoldGauge(metrics, db.sql);
+    let stopWebhooks: () => Promise<void> = async () => undefined;
+    if (roles.has('consumer') || !broker) {
+      const webhooks = await startStatusWebhooks({
+        db,
+        log,
+        secretKey: secrets.secretKey,
+        previousSecretKeys: secrets.previousSecretKeys,
+        egress: statusWebhookEgress(config.HERALD_STATUS_WEBHOOK_ALLOW_HOSTS),
+        metrics,
+        retryDelays: config.HERALD_STATUS_WEBHOOK_RETRY_DELAYS,
+        maxFailures: config.HERALD_STATUS_WEBHOOK_MAX_FAILURES,
+        timeoutMs: config.HERALD_STATUS_WEBHOOK_TIMEOUT_MS,
+        pollMs: config.HERALD_STATUS_WEBHOOK_POLL_MS,
+      });
+      stopWebhooks = () => webhooks.stop();
+    }
 
     const ctx = createAppContext({
       config,
       db,
       secrets,
-      services: Object.freeze({ ...base, pipeline: pipeline.services }),
+      services: Object.freeze({
+        ...base,
+        pipeline: pipeline.services,
+        testAccount: createAccountTester({ accounts, channels: channelRuntimes }),
+      }),
       metrics,
       readiness,
       gatewayRoutes: im.routes,
@@ -171,12 +257,14 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
         if (drained) return;
         drained = true;
         await pipeline.stop();
+        await stopWebhooks();
         await im.close();
       },
       async close() {
         if (!drained) {
           drained = true;
           await pipeline.stop().catch(() => undefined);
+          await stopWebhooks().catch(() => undefined);
           await im.close().catch(() => undefined);
         }
         await closeAll();
@@ -186,4 +274,11 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
     await closeAll();
     throw err;
   }
+}
+
+type UnsubscribeScope = Parameters<SenderAudience['unsubscribeUrl']>[0];
+type AddressRejected = Parameters<SenderAudience['addressRejected']>[0];
+
+function unsubscribeOptions(config: Config): { publicUrl: string; ttlMs: number } {
+  return { publicUrl: publicUrlOf(config), ttlMs: config.HERALD_UNSUBSCRIBE_LINK_TTL };
 }

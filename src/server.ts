@@ -3,10 +3,19 @@ import { buildApp } from './app';
 import type { Config } from './config/loadConfig';
 import { loggerOptions } from './http/logger';
 import { startRuntime } from './runtime';
+import { traceLogFields } from './tracing/logFields';
+import { startTracing, tracesEndpoint } from './tracing/tracing';
 
 /** `herald start`: starts the configured roles, listens, and shuts down in order on SIGTERM/SIGINT. */
 export async function startServer(config: Config): Promise<void> {
-  const log = pino(loggerOptions(config.LOG_LEVEL) as pino.LoggerOptions);
+  const traced = tracesEndpoint(config) !== undefined;
+  const log = pino({
+    ...(loggerOptions(config.LOG_LEVEL) as pino.LoggerOptions),
+    ...(traced ? { mixin: traceLogFields } : {}),
+  });
+  // Before anything opens a span; without an OTLP endpoint this starts nothing.
+  const tracing = startTracing(config, log);
+  if (tracing.enabled) log.info({ endpoint: tracing.endpoint }, 'tracing: exporting spans over OTLP');
   const runtime = await startRuntime(config, log);
   const { secrets } = runtime.ctx;
   if (secrets.adminTokenFile) {
@@ -35,6 +44,7 @@ export async function startServer(config: Config): Promise<void> {
       await runtime.drain();
       await app.close();
       await runtime.close();
+      await tracing.shutdown();
       log.info('stopped cleanly');
       process.exit(0);
     } catch (err) {

@@ -9,6 +9,8 @@ import { createHeraldPublisher } from '../../src/sdk/publisher';
 import { heraldApi } from '../../test/support/heraldApi';
 import { createTestDeployment, type TestDeployment, type TestHerald } from '../../test/support/testHerald';
 import { AMQP_URL, HERALD_ENV } from './services';
+import { BENCH_APPLICATION_NAME } from './sqlCount';
+import { waitUntil } from './stats';
 
 /** One schema and queue prefix for the whole run; scenarios start and stop Herald instances on it. */
 export interface BenchDeployment {
@@ -28,7 +30,12 @@ const RETRY_DELAYS = '200ms,400ms,800ms';
 
 export async function createBenchDeployment(): Promise<BenchDeployment> {
   const dep = createTestDeployment({ ...HERALD_ENV, HERALD_RETRY_DELAYS: RETRY_DELAYS });
-  const db = createPostgresDatabase(dep.databaseUrl, 2);
+  // Migrated before any scenario, so one that writes rows first (prefilled, run alone with --only) finds
+  // the tables.
+  await (await dep.start({ HERALD_ROLES: 'api' })).stop();
+  const counting = new URL(dep.databaseUrl);
+  counting.searchParams.set('application_name', BENCH_APPLICATION_NAME);
+  const db = createPostgresDatabase(counting.toString(), 2);
   return {
     dep,
     db,
@@ -102,4 +109,37 @@ export async function pipelineCounts(db: Database, templateCode: string): Promis
     firstAcceptedAt: Number(r.first ?? 0),
     lastAttemptAt: Number(r.last ?? 0),
   };
+}
+
+/**
+ * Waits for a scenario's sends, polling `outside` (frames or mails a child counted) every round and the
+ * database's counts only once `outside` says everything arrived, or every 5 s for the progress line:
+ * pipelineCounts scans tables that grow through the run, and polling it every 200 ms took PostgreSQL
+ * time from the Herald being measured.
+ */
+export async function waitForPipeline<O>(
+  db: Database,
+  templateCode: string,
+  o: {
+    outside: () => Promise<O>;
+    arrived: (outside: O) => boolean;
+    done: (counts: PipelineCounts, outside: O) => boolean;
+    timeoutMs: number;
+    describe: (counts: PipelineCounts, outside: O) => string;
+  },
+): Promise<{ counts: PipelineCounts; outside: O }> {
+  let counts = await pipelineCounts(db, templateCode);
+  let outside = await o.outside();
+  let countedAt = Date.now();
+  await waitUntil(
+    async () => {
+      outside = await o.outside();
+      if (!o.arrived(outside) && Date.now() - countedAt < 5000) return undefined;
+      counts = await pipelineCounts(db, templateCode);
+      countedAt = Date.now();
+      return o.done(counts, outside) ? true : undefined;
+    },
+    { timeoutMs: o.timeoutMs, everyMs: 200, describe: () => o.describe(counts, outside) },
+  );
+  return { counts, outside };
 }

@@ -21,6 +21,24 @@ export interface Sizes {
   socketCurve: number[];
   /** Length of each wrk run of http-publish (Herald, then the bare server). */
   httpSeconds: number;
+  /** im-fanout: users with a socket (spread over 1, 2, 4 gateways), publish rate and duration. */
+  fanoutUsers: number;
+  fanoutRate: number;
+  fanoutMs: number;
+  /** Envelopes of scheduled-burst, all due the same second, and how far ahead that second is. */
+  scheduledEnvelopes: number;
+  scheduledLeadMs: number;
+  /** topic-dispatch: the topic sizes sent (the last is the figure) and the bulk upsert's size. */
+  topicSizes: number[];
+  bulkSubscribers: number;
+  /** alert-during-topic: the topic's members, and the alerts' rate and duration in each phase. */
+  alertTopicMembers: number;
+  alertRate: number;
+  alertMs: number;
+  /** snooze-wake: users with a socket, items each snoozed until the same second, and the lead to it. */
+  snoozeUsers: number;
+  snoozeItemsPerUser: number;
+  snoozeLeadMs: number;
 }
 
 export const FULL: Sizes = {
@@ -39,6 +57,19 @@ export const FULL: Sizes = {
   helloItems: [10, 10_000, 1_000_000],
   socketCurve: [1_000, 5_000, 10_000, 15_000],
   httpSeconds: 15,
+  fanoutUsers: 1_000,
+  fanoutRate: 1_000,
+  fanoutMs: 10_000,
+  scheduledEnvelopes: 100_000,
+  scheduledLeadMs: 240_000,
+  topicSizes: [10_000, 100_000],
+  bulkSubscribers: 10_000,
+  alertTopicMembers: 100_000,
+  alertRate: 40,
+  alertMs: 5_000,
+  snoozeUsers: 1_000,
+  snoozeItemsPerUser: 10,
+  snoozeLeadMs: 40_000,
 };
 
 export const QUICK: Sizes = {
@@ -57,4 +88,18 @@ export const QUICK: Sizes = {
   helloItems: [10, 1_000, 10_000],
   socketCurve: [500],
   httpSeconds: 3,
+  fanoutUsers: 200,
+  fanoutRate: 200,
+  fanoutMs: 3_000,
+  scheduledEnvelopes: 2_000,
+  scheduledLeadMs: 30_000,
+  topicSizes: [1_000, 5_000],
+  bulkSubscribers: 2_000,
+  // The alerts' phase is short and the topic large, so the topic outlasts it on a faster machine too.
+  alertTopicMembers: 30_000,
+  alertRate: 40,
+  alertMs: 1_500,
+  snoozeUsers: 100,
+  snoozeItemsPerUser: 2,
+  snoozeLeadMs: 15_000,
 };

@@ -3,10 +3,19 @@ import { signUserToken } from '../../src/auth/userToken';
 import { JWT_SECRET } from '../../test/support/testHerald';
 import type { BenchDeployment } from '../lib/deployment';
 import { prefillInbox } from '../lib/prefill';
+import { createInboxStore } from '../../src/inbox/inboxStore';
+import type { InboxFilter } from '../../src/inbox/inboxFilter';
 import type { ScenarioResult } from '../lib/report';
 import { percentile, round } from '../lib/stats';
 
 const SAMPLES = 20;
+
+/** Declared tabs whose counts every `hello` carries. */
+const TABS: Array<[string, InboxFilter]> = [
+  ['orders', { category: 'orders' }],
+  ['urgent', { severity: ['high', 'critical'] }],
+  ['eu', { tags: ['eu'] }],
+];
 
 /** Milliseconds from the socket's open to its `hello` frame. */
 function timeHello(url: string): Promise<number> {
@@ -17,18 +26,24 @@ function timeHello(url: string): Promise<number> {
       opened = performance.now();
     });
     ws.once('message', (data) => {
-      const frame = JSON.parse(data.toString()) as { type: string };
+      const took = performance.now() - opened;
+      const frame = JSON.parse(data.toString()) as { type: string; counts?: { tabs: object } };
       ws.terminate();
-      if (frame.type === 'hello') resolve(performance.now() - opened);
-      else reject(new Error(`first frame was ${frame.type}`));
+      if (frame.type !== 'hello') reject(new Error(`first frame was ${frame.type}`));
+      else if (Object.keys(frame.counts?.tabs ?? {}).length !== TABS.length)
+        reject(
+          new Error(`hello carried the counts of ${JSON.stringify(frame.counts?.tabs)}, not of every tab`),
+        );
+      else resolve(took);
     });
     ws.once('error', reject);
   });
 }
 
 /**
- * hello-N: the time a socket waits for its `hello` when its user holds N inbox items (half unread); the
- * curve should be flat. Baseline: the same user shape with 10 items, in the same run.
+ * hello-N: the time a socket waits for its `hello` when its user holds N inbox items (half unread) and
+ * three tabs are declared, whose counts hello carries; the curve should be flat, since hello reads count
+ * rows and the newest items, never counts the inbox. Baseline: the same user shape with 10 items.
  */
 export async function runHelloCurve(
   bench: BenchDeployment,
@@ -36,6 +51,8 @@ export async function runHelloCurve(
 ): Promise<ScenarioResult[]> {
   const h = await bench.start('api,gateway');
   try {
+    const inbox = createInboxStore(bench.db.sql);
+    for (const [name, filter] of TABS) await inbox.declareTab(name, filter);
     const medians: Array<{ items: number; p50: number; p95: number }> = [];
     for (const items of o.sizes) {
       const userId = `bench-hello-${o.runId}-${items}`;

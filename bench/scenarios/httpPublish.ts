@@ -62,7 +62,10 @@ async function wrk(url: string, script: string, seconds: number): Promise<WrkRes
     'wrk',
     ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', script, url],
     { timeout: (seconds + 30) * 1000 },
-  );
+  ).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new Error('wrk is not installed (Debian: apt-get install wrk)');
+    throw err;
+  });
   const m = /RESULT (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+)/.exec(stdout);
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
   if (!m || !rps) throw new Error(`unexpected wrk output: ${stdout}`);

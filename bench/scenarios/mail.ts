@@ -1,9 +1,9 @@
 import nodemailer from 'nodemailer';
 import type { EnvelopeInput } from '../../src/contract/envelope';
 import type { Child } from '../lib/childRpc';
-import { pipelineCounts, type BenchDeployment } from '../lib/deployment';
+import { waitForPipeline, type BenchDeployment } from '../lib/deployment';
 import type { ScenarioResult } from '../lib/report';
-import { expectCount, round, waitUntil } from '../lib/stats';
+import { expectCount, round } from '../lib/stats';
 
 interface SinkCounts {
   accepted: number;
@@ -48,21 +48,14 @@ export async function runMail(
     await sink.call('reset');
 
     worker = await bench.start('consumer');
-    let counts = await pipelineCounts(bench.db, code);
-    let got = await sink.call<SinkCounts>('counts');
-    await waitUntil(
-      async () => {
-        counts = await pipelineCounts(bench.db, code);
-        got = await sink.call<SinkCounts>('counts');
-        return counts.completed === o.mails && got.accepted >= o.mails ? true : undefined;
-      },
-      {
-        timeoutMs: Math.max(60_000, o.mails * 20),
-        everyMs: 200,
-        describe: () =>
-          `mail: ${counts.messages} messages, ${counts.completed}/${o.mails} completed, ${counts.sentAttempts} attempts sent, ${got.accepted} mails at the sink`,
-      },
-    );
+    const { counts, outside: got } = await waitForPipeline(bench.db, code, {
+      outside: () => sink.call<SinkCounts>('counts'),
+      arrived: (g) => g.accepted >= o.mails,
+      done: (c, g) => c.completed === o.mails && g.accepted >= o.mails,
+      timeoutMs: Math.max(60_000, o.mails * 20),
+      describe: (c, g) =>
+        `mail: ${c.messages} messages, ${c.completed}/${o.mails} completed, ${c.sentAttempts} attempts sent, ${g.accepted} mails at the sink`,
+    });
     expectCount('mail: sent attempt rows', counts.sentAttempts, o.mails);
     expectCount('mail: failed or retried attempts', counts.otherAttempts, 0);
     expectCount('mail: mails at the sink', got.accepted, o.mails);

@@ -6,7 +6,8 @@ import type {
   SecretFieldName,
 } from '../contract/channelAccount';
 import type { AnyAccountType, AccountConfigOf } from '../senders/channel';
-import { accountTypes } from '../senders/registry';
+import { createEgressGuard, type AllowedHost } from '../senders/egress';
+import { accountTypes, vendorHostsOf } from '../senders/registry';
 import type { SecretFields } from './secretBox';
 
 /**
@@ -44,9 +45,31 @@ export function splitSecrets(input: ReplaceAccountBody, previous: SecretFields =
   return spec.split(spec.input.parse(input.config), previous);
 }
 
+/**
+ * Refuses (400, naming the host and HERALD_WEBHOOK_ALLOW_HOSTS) an account whose URLs leave its channel's
+ * vendor hosts; the senders check again, after DNS resolution, at send time.
+ */
+export function checkEgress(input: ReplaceAccountBody, allowHosts: readonly AllowedHost[]): void {
+  const spec = accountTypeOf(input.type);
+  if (!spec.egressUrls) return;
+  const guard = createEgressGuard({ vendorHosts: vendorHostsOf(spec), allowHosts, label: spec.label });
+  for (const url of spec.egressUrls(spec.input.parse(input.config))) guard.checkUrl(url);
+}
+
 function secretsSet(spec: AnyAccountType, secrets: SecretFields): SecretFieldName[] {
   return Object.entries(spec.secrets)
     .filter(([, key]) => secrets[key] !== undefined)
+    .map(([name]) => name as SecretFieldName);
+}
+
+/** The secrets (by the names `secretsSet` uses) whose value differs between two sealed sets. */
+export function changedSecrets(
+  type: AccountType,
+  before: SecretFields,
+  after: SecretFields,
+): SecretFieldName[] {
+  return Object.entries(accountTypeOf(type).secrets)
+    .filter(([, key]) => before[key] !== after[key])
     .map(([name]) => name as SecretFieldName);
 }
 

@@ -26,13 +26,19 @@ export interface AccountStore {
   /** The account of this type marked default, else the only one of the type, else undefined. */
   findDefault(type: ChannelAccountType): Promise<StoredAccount | undefined>;
   list(opts: { type?: ChannelAccountType; after?: string; limit: number }): Promise<StoredAccount[]>;
-  insert(name: string, write: AccountWrite): Promise<StoredAccount>;
+  /** Each write calls `inTx` (the change's audit row) with what it wrote, before its commit. */
+  insert(name: string, write: AccountWrite, inTx?: WrittenInTx): Promise<StoredAccount>;
   /** `build` gets the stored account inside the transaction, so omitted secrets can be carried over. */
-  replace(name: string, build: (current: StoredAccount) => AccountWrite): Promise<StoredAccount>;
-  remove(name: string): Promise<void>;
+  replace(
+    name: string,
+    build: (current: StoredAccount) => AccountWrite,
+    inTx?: WrittenInTx,
+  ): Promise<StoredAccount>;
+  remove(name: string, inTx?: (tx: Tx) => Promise<void>): Promise<void>;
 }
 
 type Tx = Prisma.TransactionClient;
+type WrittenInTx = (tx: Tx, saved: StoredAccount, before?: StoredAccount) => Promise<void>;
 
 // Every account write takes this lock: two writers can then neither both set a default nor lose a
 // secret carried over by a concurrent PUT. Account writes are rare, so one lock costs nothing.
@@ -87,11 +93,11 @@ export function createAccountStore(deps: {
       return rows.map(open);
     },
 
-    async insert(name, write) {
+    async insert(name, write, inTx) {
       try {
-        const row = await locked(async (tx) => {
+        return await locked(async (tx) => {
           if (write.isDefault) await clearOtherDefaults(tx, name, write.type);
-          return tx.channelAccount.create({
+          const row = await tx.channelAccount.create({
             data: {
               name,
               type: write.type,
@@ -100,8 +106,10 @@ export function createAccountStore(deps: {
               isDefault: write.isDefault ?? false,
             },
           });
+          const saved = { row, secrets: write.secrets };
+          await inTx?.(tx, saved);
+          return saved;
         });
-        return { row, secrets: write.secrets };
       } catch (err) {
         if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002')
           throw new ConflictError('account_exists', `channel account "${name}" already exists`);
@@ -109,11 +117,12 @@ export function createAccountStore(deps: {
       }
     },
 
-    async replace(name, build) {
+    async replace(name, build, inTx) {
       return locked(async (tx) => {
         const current = await tx.channelAccount.findUnique({ where: { name } });
         if (!current) throw new NotFoundError('channel account', name);
-        const write = build(open(current));
+        const before = open(current);
+        const write = build(before);
         if (write.type !== current.type)
           throw new ConflictError(
             'account_type_change',
@@ -128,13 +137,18 @@ export function createAccountStore(deps: {
             ...(write.isDefault !== undefined ? { isDefault: write.isDefault } : {}),
           },
         });
-        return { row, secrets: write.secrets };
+        const saved = { row, secrets: write.secrets };
+        await inTx?.(tx, saved, before);
+        return saved;
       });
     },
 
-    async remove(name) {
-      const { count } = await prisma.channelAccount.deleteMany({ where: { name } });
-      if (count === 0) throw new NotFoundError('channel account', name);
+    async remove(name, inTx) {
+      await prisma.$transaction(async (tx) => {
+        const { count } = await tx.channelAccount.deleteMany({ where: { name } });
+        if (count === 0) throw new NotFoundError('channel account', name);
+        await inTx?.(tx);
+      });
     },
   };
 }

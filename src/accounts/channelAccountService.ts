@@ -1,16 +1,27 @@
 import { z } from 'zod';
+import type { AuditInTx } from '../audit/auditLog';
 import type { PrismaClient } from '../generated/prisma/client';
-import { decodeCursor, encodeCursor } from '../http/cursor';
+import { decodeCursor, encodeCursor, keysetPage } from '../http/cursor';
 import type {
   AccountListQuery,
   AccountPage,
   AccountView,
   CreateAccountBody,
   ReplaceAccountBody,
+  SecretFieldName,
 } from '../contract/channelAccount';
 import { HeraldError, NotFoundError } from '../errors';
 import type { AccountLookup } from '../senders/channel';
-import { accountTypeOf, splitSecrets, toDbType, toSenderConfig, toView } from './accountCodec';
+import type { AllowedHost } from '../senders/egress';
+import {
+  accountTypeOf,
+  changedSecrets,
+  checkEgress,
+  splitSecrets,
+  toDbType,
+  toSenderConfig,
+  toView,
+} from './accountCodec';
 import { createAccountStore, type StoredAccount } from './accountStore';
 import { requireSecretsForNewDestination } from './secretDestination';
 import { createSecretBox } from './secretBox';
@@ -23,12 +34,28 @@ import type { SecretHealth } from './secretHealth';
 export type AccountChangeOrigin = 'local' | 'remote';
 export type AccountChangeListener = (name: string, origin: AccountChangeOrigin) => void;
 
+/** A write's result, and which secrets it changed (named, never shown: for the audit log). */
+export interface AccountSaved {
+  view: AccountView;
+  secretsChanged: SecretFieldName[];
+}
+
+/** A replace's result, with the account as it was (in the same transaction). */
+export interface AccountReplaced extends AccountSaved {
+  before: AccountView;
+}
+
+/** Each write takes `audit`, the change's audit row, and writes it in the write's transaction. */
 export interface ChannelAccountService extends AccountLookup {
-  create(body: CreateAccountBody): Promise<AccountView>;
+  create(body: CreateAccountBody, audit?: AuditInTx<AccountSaved>): Promise<AccountSaved>;
   list(query: AccountListQuery): Promise<AccountPage>;
   get(name: string): Promise<AccountView>;
-  replace(name: string, body: ReplaceAccountBody): Promise<AccountView>;
-  remove(name: string): Promise<void>;
+  replace(
+    name: string,
+    body: ReplaceAccountBody,
+    audit?: AuditInTx<AccountReplaced>,
+  ): Promise<AccountReplaced>;
+  remove(name: string, audit?: AuditInTx<void>): Promise<void>;
 
   /** Called after a write commits (and on `invalidate`); returns a function that unsubscribes. */
   onChange(listener: AccountChangeListener): () => void;
@@ -49,6 +76,8 @@ export interface ChannelAccountServiceDeps {
   previousSecretKeys?: readonly Buffer[];
   /** Told when an account's secrets fail to decrypt (and open again); see secretHealth.ts. */
   secretHealth?: SecretHealth;
+  /** HERALD_WEBHOOK_ALLOW_HOSTS: hosts beyond the vendors' own that an account may point at. */
+  webhookAllowHosts: readonly AllowedHost[];
   /** How long a decrypted account is reused; bounds staleness when a change broadcast is missed. */
   cacheTtlMs?: number;
 }
@@ -94,24 +123,29 @@ export function createChannelAccountService(deps: ChannelAccountServiceDeps): Ch
   }
 
   return {
-    async create(body) {
+    async create(body, audit) {
       const { name, ...rest } = body;
+      checkEgress(rest, deps.webhookAllowHosts);
       const split = splitSecrets(rest);
       const isDefault = accountTypeOf(body.type).defaultable ? body.isDefault : undefined;
-      const saved = await store.insert(name, { ...split, type: toDbType(body.type), isDefault });
+      const result = (saved: StoredAccount): AccountSaved => ({
+        view: toView(saved.row, saved.secrets),
+        secretsChanged: changedSecrets(body.type, {}, saved.secrets),
+      });
+      const saved = await store.insert(
+        name,
+        { ...split, type: toDbType(body.type), isDefault },
+        audit && ((tx, s) => audit({ prisma: tx }, result(s))),
+      );
       changed(name, 'local');
-      return toView(saved.row, saved.secrets);
+      return result(saved);
     },
 
     async list({ type, limit, cursor }) {
       const after = cursor === undefined ? undefined : decodeCursor(cursor, nameKey)[0];
       const rows = await store.list({ type: type && toDbType(type), after, limit: limit + 1 });
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        items: page.map((s) => toView(s.row, s.secrets)),
-        nextCursor: rows.length > limit && last ? encodeCursor([last.row.name]) : null,
-      };
+      const { items, nextCursor } = keysetPage(rows, limit, (last) => encodeCursor([last.row.name]));
+      return { items: items.map((s) => toView(s.row, s.secrets)), nextCursor };
     },
 
     async get(name) {
@@ -119,18 +153,32 @@ export function createChannelAccountService(deps: ChannelAccountServiceDeps): Ch
       return toView(s.row, s.secrets);
     },
 
-    async replace(name, body) {
-      const saved = await store.replace(name, (current) => ({
-        ...splitSecrets(requireSecretsForNewDestination(body, current), current.secrets),
-        type: toDbType(body.type),
-        isDefault: accountTypeOf(body.type).defaultable ? body.isDefault : undefined,
-      }));
+    async replace(name, body, audit) {
+      checkEgress(body, deps.webhookAllowHosts);
+      let before: StoredAccount | undefined;
+      const result = (saved: StoredAccount): AccountReplaced => ({
+        view: toView(saved.row, saved.secrets),
+        secretsChanged: changedSecrets(body.type, before?.secrets ?? {}, saved.secrets),
+        before: toView((before ?? saved).row, (before ?? saved).secrets),
+      });
+      const saved = await store.replace(
+        name,
+        (current) => {
+          before = current;
+          return {
+            ...splitSecrets(requireSecretsForNewDestination(body, current), current.secrets),
+            type: toDbType(body.type),
+            isDefault: accountTypeOf(body.type).defaultable ? body.isDefault : undefined,
+          };
+        },
+        audit && ((tx, s) => audit({ prisma: tx }, result(s))),
+      );
       changed(name, 'local');
-      return toView(saved.row, saved.secrets);
+      return result(saved);
     },
 
-    async remove(name) {
-      await store.remove(name);
+    async remove(name, audit) {
+      await store.remove(name, audit && ((tx) => audit({ prisma: tx }, undefined)));
       changed(name, 'local');
     },
 

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { OperatorError } from '../errors';
 
 /** The secret fields of one channel account, e.g. `{ password }` or `{ accessToken, secret }`. */
@@ -19,6 +19,15 @@ export class SecretBoxError extends OperatorError {
   constructor(message: string) {
     super('secret_decrypt_failed', message);
   }
+}
+
+/**
+ * A key of its own for one `purpose`, derived (HKDF-SHA256) from HERALD_SECRET_KEY: no new secret to
+ * configure, every instance on a shared database derives the same one, and it never equals the key that
+ * seals secrets nor another purpose's.
+ */
+export function deriveKey(secretKey: Buffer, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secretKey, Buffer.alloc(0), purpose, 32));
 }
 
 const VERSION = 'v1';

@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { uuidSchema } from '../identity/uuid';
 import { userIdSchema } from '../identity/userId';
 import type { AppContext } from '../appContext';
+import { auditTrail } from './auditTrail';
 import { DELIVERY_STATUSES, deliveryView, pageQuery } from '../contract/deliveryViews';
 import { CHANNELS, routingKeyFor } from '../contract/envelope';
 import { ConflictError, HeraldError, NotFoundError } from '../errors';
-import { decodeTimeCursor, encodeTimeCursor } from '../http/cursor';
+import { decodeTimeCursor, encodeTimeCursor, keysetPage } from '../http/cursor';
 import { problemSchema } from '../http/problemSchema';
 import { requeueFailed } from '../delivery/deliveryState';
 
@@ -21,11 +23,13 @@ const filters = pageQuery.extend({
 });
 
 export const deliveriesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const audit = auditTrail(ctx);
   const prisma = ctx.db.prisma;
 
   app.get(
     '/deliveries',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['deliveries'],
         summary: 'Deliveries, newest first, filtered',
@@ -58,12 +62,7 @@ export const deliveriesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: q.limit + 1,
       });
-      const items = rows.slice(0, q.limit);
-      const last = items[items.length - 1];
-      return {
-        items,
-        nextCursor: rows.length > q.limit && last ? encodeTimeCursor(last.createdAt, last.id) : null,
-      };
+      return keysetPage(rows, q.limit, (last) => encodeTimeCursor(last.createdAt, last.id));
     },
   );
 
@@ -73,7 +72,7 @@ export const deliveriesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
       schema: {
         tags: ['deliveries'],
         summary: 'Send a failed delivery again',
-        params: z.object({ id: z.uuid() }),
+        params: z.object({ id: uuidSchema }),
         response: { 202: deliveryView, 404: problemSchema, 409: problemSchema, 503: problemSchema },
       },
     },
@@ -81,7 +80,18 @@ export const deliveriesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
       const publisher = ctx.services.pipeline?.publisher;
       if (!publisher)
         throw new HeraldError('publisher_unavailable', 'this instance cannot publish messages', 503);
-      const result = await requeueFailed(ctx.db.sql, req.params.id);
+      const result = await requeueFailed(
+        ctx.db.sql,
+        req.params.id,
+        audit.inTx(req, (row) => {
+          const d = deliveryView.parse(row);
+          return {
+            action: 'delivery.retry',
+            target: { type: 'delivery', id: d.id },
+            detail: { messageId: d.messageId, channel: d.channel },
+          };
+        }),
+      );
       if (result.kind === 'not_found') throw new NotFoundError('delivery', req.params.id);
       if (result.kind === 'not_failed')
         throw new ConflictError(

@@ -16,7 +16,19 @@ export const opsRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app,
 
   app.get(
     '/metrics',
-    { schema: { tags: ['ops'], security: [], summary: 'Prometheus text format', hide: false } },
+    {
+      schema: {
+        tags: ['ops'],
+        security: [],
+        summary: 'Prometheus text format',
+        response: {
+          200: {
+            description: 'the metrics, Prometheus text exposition format 0.0.4',
+            content: { 'text/plain': { schema: z.string() } },
+          },
+        },
+      },
+    },
     async (_req, reply) => reply.type(ctx.metrics.contentType).send(await ctx.metrics.metrics()),
   );
 

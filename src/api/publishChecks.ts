@@ -1,6 +1,7 @@
 import type { AppContext } from '../appContext';
 import { rejectMessage } from '../delivery/deliveryState';
-import type { Envelope } from '../contract/envelope';
+import { audienceOf, type Envelope } from '../contract/envelope';
+import { unknownTopics } from '../audience/topicStore';
 import { ValidationError } from '../errors';
 import { assertVariables } from '../templates/checkVariables';
 import { nearestName } from '../templates/nearestName';
@@ -52,6 +53,9 @@ export async function assertPublishable(ctx: AppContext, env: Envelope): Promise
         `template "${env.template}" has no ${lacking.join(', ')} channel (it has ${[...has].join(', ')})`,
       );
     assertVariables(version.variables, env.data);
+    const missing = await unknownTopics(ctx.db.sql, audienceOf(env).topics);
+    if (missing.length)
+      throw new ValidationError('unknown_topic', `no topic ${missing.map((k) => `"${k}"`).join(', ')}`);
   } catch (err) {
     if (err instanceof ValidationError)
       await rejectMessage(ctx.db.sql, {

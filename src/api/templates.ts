@@ -1,8 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../appContext';
+import { auditTrail } from './auditTrail';
 import {
   createTemplateSchema,
+  draftPreviewRequestSchema,
+  draftPreviewResponseSchema,
   previewRequestSchema,
   previewResponseSchema,
   templateCodeSchema,
@@ -25,6 +28,7 @@ const tags = ['templates'];
 /** Admin routes for templates; /v1's scope has already checked the admin token. */
 export const templateRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
   const templates = ctx.services.templates;
+  const audit = auditTrail(ctx);
 
   app.post(
     '/templates',
@@ -38,13 +42,22 @@ export const templateRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
     },
     async (req, reply) => {
       await assertTemplateAccounts(ctx.services.accounts, req.body);
-      return reply.status(201).send(withWarnings(await templates.create(req.body)));
+      const created = await templates.create(
+        req.body,
+        audit.inTx(req, (after) => ({
+          action: 'template.create',
+          target: { type: 'template', id: after.code },
+          after,
+        })),
+      );
+      return reply.status(201).send(withWarnings(created));
     },
   );
 
   app.get(
     '/templates',
     {
+      config: { scope: 'read' },
       schema: {
         tags,
         summary: 'List templates, newest first',
@@ -58,6 +71,7 @@ export const templateRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
   app.get(
     '/templates/:code',
     {
+      config: { scope: 'read' },
       schema: {
         tags,
         summary: 'A template with its current version (or ?version=N)',
@@ -82,7 +96,18 @@ export const templateRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
     },
     async (req) => {
       await assertTemplateAccounts(ctx.services.accounts, req.body);
-      return withWarnings(await templates.update(req.params.code, req.body));
+      const before = await templates.get(req.params.code);
+      const after = await templates.update(
+        req.params.code,
+        req.body,
+        audit.inTx(req, (view) => ({
+          action: 'template.update',
+          target: { type: 'template', id: view.code },
+          before,
+          after: view,
+        })),
+      );
+      return withWarnings(after);
     },
   );
 
@@ -96,12 +121,24 @@ export const templateRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
         response: { 200: templateSchema, 404: problemSchema },
       },
     },
-    async (req) => templates.archive(req.params.code),
+    async (req) => {
+      const before = await templates.get(req.params.code);
+      return templates.archive(
+        req.params.code,
+        audit.inTx(req, (after) => ({
+          action: 'template.archive',
+          target: { type: 'template', id: after.code },
+          before,
+          after,
+        })),
+      );
+    },
   );
 
   app.get(
     '/templates/:code/versions',
     {
+      config: { scope: 'read' },
       schema: {
         tags,
         summary: 'Every version, newest first',
@@ -115,6 +152,7 @@ export const templateRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
   app.get(
     '/templates/:code/versions/:version',
     {
+      config: { scope: 'read' },
       schema: {
         tags,
         summary: 'A template with the content of one version',
@@ -126,8 +164,22 @@ export const templateRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
   );
 
   app.post(
+    '/templates/preview',
+    {
+      schema: {
+        tags,
+        summary: 'Check and render unsaved content with sample data, listing every problem at its place',
+        body: draftPreviewRequestSchema,
+        response: { 200: draftPreviewResponseSchema },
+      },
+    },
+    async (req) => templates.previewDraft(req.body),
+  );
+
+  app.post(
     '/templates/:code/preview',
     {
+      config: { scope: 'read' },
       schema: {
         tags,
         summary: 'Render every channel with sample data, or name each variable that does not fit',

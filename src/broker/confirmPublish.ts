@@ -18,11 +18,17 @@ export function publishConfirmed(
       timeoutMs === undefined
         ? undefined
         : setTimeout(() => reject(new ConfirmTimeoutError(timeoutMs)), timeoutMs);
-    ch.publish(exchange, routingKey, content, { persistent: true, ...options }, (err) => {
+    try {
+      ch.publish(exchange, routingKey, content, { persistent: true, ...options }, (err) => {
+        if (timer) clearTimeout(timer);
+        if (err) reject(err instanceof Error ? err : new Error('the broker refused the message'));
+        else resolve();
+      });
+    } catch (err) {
+      // a channel already closed throws here rather than calling back
       if (timer) clearTimeout(timer);
-      if (err) reject(err instanceof Error ? err : new Error('the broker refused the message'));
-      else resolve();
-    });
+      reject(err instanceof Error ? err : new Error(String(err)));
+    }
   });
 }
 

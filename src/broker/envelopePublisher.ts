@@ -2,10 +2,12 @@ import type { ConfirmChannel } from 'amqplib';
 import type { BrokerConnection } from './brokerConnection';
 import { publishConfirmed } from './confirmPublish';
 import type { TopologyNames } from './topologyNames';
+import type { TraceHeaders } from '../tracing/traceContext';
 
 /** Puts raw envelope bytes on the dispatch path: RabbitMQ's `herald` exchange, or the scheduler's table. */
 export interface EnvelopePublisher {
-  publish(routingKey: string, content: Buffer, messageId?: string): Promise<void>;
+  /** `trace`: the W3C context the envelope's spans continue (its publisher's), when there is one. */
+  publish(routingKey: string, content: Buffer, messageId?: string, trace?: TraceHeaders): Promise<void>;
 }
 
 /** Publishes on a confirm channel, resolving only once the broker has taken responsibility for the message. */
@@ -26,12 +28,13 @@ export function createAmqpEnvelopePublisher(
         channel = ch;
       });
     },
-    async publish(routingKey, content, messageId) {
+    async publish(routingKey, content, messageId, trace) {
       const ch = channel;
       if (!ch) throw new Error('the broker is not connected');
       await publishConfirmed(ch, names.exchange, routingKey, content, {
         contentType: 'application/json',
         messageId,
+        ...(trace ? { headers: trace } : {}),
       });
     },
   };

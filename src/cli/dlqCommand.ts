@@ -1,6 +1,7 @@
 import { topologyNames } from '../broker/topologyNames';
 import type { Config } from '../config/loadConfig';
 import { createAmqpEnvelopePublisher } from '../broker/envelopePublisher';
+import { cliActor, createAuditLog, writeAuditRow } from '../audit/auditLog';
 import { createDeadLetterStore } from '../deadLetters/deadLetterStore';
 import { NotFoundError } from '../errors';
 import { withInfra } from './withInfra';
@@ -20,6 +21,7 @@ export async function dlqCommand(
       : undefined;
     await publisher?.start();
     const store = createDeadLetterStore(db, () => publisher);
+    const audit = createAuditLog(db.prisma);
     switch (action) {
       case 'list': {
         const { items } = await store.list({ limit: Number(arg ?? 50) || 50 });
@@ -46,6 +48,12 @@ export async function dlqCommand(
         }
         try {
           const d = await store.replay(arg);
+          await audit.record({
+            actor: cliActor(),
+            action: 'deadLetter.replay',
+            target: { type: 'deadLetter', id: d.id },
+            detail: { messageId: d.messageId, routingKey: d.routingKey, code: d.code },
+          });
           out(`replayed ${d.id} (${d.messageId ?? 'no id'}) to ${d.routingKey}`);
           return 0;
         } catch (err) {
@@ -54,13 +62,22 @@ export async function dlqCommand(
           return 1;
         }
       }
-      case 'purge':
+      case 'purge': {
         if (arg !== '--yes') {
           out('purge deletes every dead letter; run it again with --yes');
           return 2;
         }
-        out(`purged ${await store.purge()} dead letters`);
+        const purged = await store.purge((tx, count) =>
+          writeAuditRow(tx, {
+            actor: cliActor(),
+            action: 'deadLetter.purge',
+            target: { type: 'deadLetter', id: '*' },
+            detail: { purged: count },
+          }),
+        );
+        out(`purged ${purged} dead letters`);
         return 0;
+      }
     }
     out(USAGE);
     return 2;

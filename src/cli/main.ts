@@ -15,6 +15,12 @@ const USAGE = `usage: herald <command>
   dlq replay <id>       publish a dead letter's envelope again
   dlq purge --yes       delete every dead letter
   queues                queue depths, consumers, and the oldest unfinished message
+  inbox recount [userId]  recompute inbox counts from the items; print and fix any difference
+  trace <message-id>    everything that happened to a message, in order (as GET /v1/messages/:id/timeline)
+  keys create <name> <scope>[,<scope>]   create an API key (scopes: publish, read, admin); printed once
+  keys list             API keys with their scopes, last use and revocation (never the keys)
+  keys revoke <id>      revoke an API key on every instance
+  audit [limit]         the newest admin changes: when, who, what, on what
 `;
 
 type Command = (config: Config, args: string[]) => Promise<void>;
@@ -37,9 +43,26 @@ const commands: Record<string, Command> = {
     const { dlqCommand } = await import('./dlqCommand');
     process.exitCode = await dlqCommand(config, args, (line) => console.log(line));
   },
+  async inbox(config, args) {
+    const { inboxCommand } = await import('./inboxCommand');
+    process.exitCode = await inboxCommand(config, args, (line) => console.log(line));
+  },
+  async audit(config, args) {
+    const { auditCommand } = await import('./auditCommand');
+    process.exitCode = await auditCommand(config, args, (line) => console.log(line));
+  },
+  async keys(config, args) {
+    const { keysCommand } = await import('./keysCommand');
+    process.exitCode = await keysCommand(config, args, (line) => console.log(line));
+  },
   async queues(config) {
     const { queuesCommand } = await import('./queuesCommand');
     process.exitCode = await queuesCommand(config, (line) => console.log(line));
+  },
+  async trace(config, [id]) {
+    if (!id) throw new UsageError('trace needs a message id');
+    const { traceCommand } = await import('./traceCommand');
+    process.exitCode = await traceCommand(config, id, (line) => console.log(line));
   },
   async token(config, [userId, ttl]) {
     if (!userId) throw new UsageError('token needs a user id');

@@ -1,17 +1,24 @@
-import amqplib from 'amqplib';
+import pino from 'pino';
+import { connectBroker } from '../broker/brokerConnection';
 import { topologyNames } from '../broker/topologyNames';
 import type { Config } from '../config/loadConfig';
 import { backlogFromDatabase, inspectQueues } from '../consumer/queueInspector';
 import { retryQueueDelays } from '../consumer/retryPolicy';
 import { openDatabase } from '../db/database';
+import { OVERDUE_AFTER_S, readSchedulerBacklog } from '../scheduler/backlog';
 
-/** `herald queues`: depth and consumers of each queue, and the age of the oldest unfinished message. */
+/**
+ * `herald queues`: depth and consumers of each queue, the scheduler's backlog (overdue: due more than
+ * OVERDUE_AFTER_S ago and not claimed), and the age of the oldest unfinished message.
+ */
 export async function queuesCommand(config: Config, out: (line: string) => void): Promise<number> {
   const db = await openDatabase({ url: config.DATABASE_URL, poolSize: 1, homeDir: config.homeDir });
   try {
     if (config.AMQP_URL) {
-      const model = await amqplib.connect(config.AMQP_URL);
+      const broker = await connectBroker(config.AMQP_URL, pino({ level: 'silent' }), { initialRounds: 1 });
       try {
+        const model = broker.current();
+        if (!model) throw new Error('lost the broker connection');
         const stats = await inspectQueues(
           model,
           topologyNames(config.HERALD_QUEUE_PREFIX),
@@ -24,11 +31,22 @@ export async function queuesCommand(config: Config, out: (line: string) => void)
           );
         }
       } finally {
-        await model.close();
+        await broker.close();
       }
     } else {
-      out('no AMQP_URL: the in-process queue lives inside the running server');
+      out('no AMQP_URL: envelopes queue as rows of the scheduler (below)');
     }
+    out('');
+    out(
+      `scheduler kind              waiting       due   running   overdue  (due > ${OVERDUE_AFTER_S} s)  oldest due`,
+    );
+    const scheduled = await readSchedulerBacklog(db.sql);
+    if (!scheduled.length) out('(no rows)');
+    for (const r of scheduled)
+      out(
+        `${r.kind.padEnd(24)} ${[r.waiting, r.due, r.running, r.overdue].map((n) => String(n).padStart(9)).join(' ')}  ${r.due ? `${r.oldestOverdueSeconds} s` : '-'}`,
+      );
+    out('');
     const backlog = await backlogFromDatabase(db.sql);
     out(
       `oldest unfinished message: ${backlog.oldestUnfinishedSeconds === null ? 'none' : `${backlog.oldestUnfinishedSeconds} s`}`,

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { parseBrokerUrls } from '../broker/brokerUrls';
+import { parseAllowedHost, type AllowedHost } from '../senders/egress';
+import { quietHoursSchema, timeZoneSchema } from '../contract/subscriber';
 import { concurrencyVariable, shapeOver, type ConcurrencyVariable } from '../senders/channelSet';
 import { channels, type Channels } from '../senders/registry';
 
@@ -33,6 +36,49 @@ const durations = z.string().transform((s, ctx) => {
   return out;
 });
 
+const oneDuration = durations
+  .pipe(z.array(z.number().positive()).length(1, 'must be one duration, like 30d or 12h'))
+  .transform(([ms]) => ms as number);
+
+/** Workspace quiet hours as `from-to` ("22:00-08:00"), for subscribers without their own. */
+const quietHoursVariable = z
+  .string()
+  .transform((s) => {
+    const [from, to, ...rest] = s.split('-').map((p) => p.trim());
+    return rest.length ? { from: s, to: '' } : { from: from ?? '', to: to ?? '' };
+  })
+  .pipe(quietHoursSchema);
+
+/** Hosts a request may go to beyond the default rule: `host` or `host:port`, comma-separated. */
+const allowHosts = list.transform((entries, ctx): AllowedHost[] => {
+  const out: AllowedHost[] = [];
+  for (const entry of entries) {
+    const parsed = parseAllowedHost(entry);
+    if (parsed) out.push(parsed);
+    else ctx.addIssue({ code: 'custom', message: `"${entry}" is not a host or host:port` });
+  }
+  return out;
+});
+
+const otlpUrl = z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' }).optional();
+/** What the OTLP exporter speaks: JSON over HTTP (@opentelemetry/exporter-trace-otlp-http). */
+const otlpProtocol = z
+  .enum(['http/json'], {
+    message: "Herald exports OTLP as http/json; point it at the collector's HTTP port (4318)",
+  })
+  .optional();
+
+/** Browser origins (`https://app.example.com`, or `*`), each scheme, host and optional port only. */
+const corsOrigins = list.transform((entries, ctx): string[] => {
+  for (const entry of entries)
+    if (entry !== '*' && !/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(entry))
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${entry}" is not an origin like https://app.example.com (no path, no trailing /)`,
+      });
+  return entries.map((e) => e.toLowerCase());
+});
+
 /** Concurrent sends per channel: `HERALD_CONCURRENCY_<CHANNEL>`, defaulting to the channel's own. */
 const concurrencyShape = shapeOver<
   Channels,
@@ -59,15 +105,27 @@ export const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   DATABASE_POOL_SIZE: intFrom(10, 1),
+  /** One node's URL, or several nodes of one cluster separated by commas (tried in turn). */
   AMQP_URL: z
     .string()
-    .regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL')
+    .refine((s) => {
+      try {
+        return parseBrokerUrls(s).length > 0;
+      } catch {
+        return false;
+      }
+    }, 'must be an amqp:// or amqps:// URL, or several separated by commas')
     .optional(),
   HERALD_QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]*$/, 'may hold only letters, digits, dot, dash and underscore')
     .default(''),
   HERALD_PREFETCH: intFrom(200, 1).pipe(z.number().max(65535)),
+  /**
+   * Critical templates' envelopes one consumer holds at a time, on their own queue and on top of
+   * HERALD_PREFETCH (embedded: scheduler slots kept free for them).
+   */
+  HERALD_PREFETCH_CRITICAL: intFrom(32, 1).pipe(z.number().max(65535)),
   HERALD_RETRY_DELAYS: durations.default([10_000, 30_000, 60_000, 180_000, 480_000, 1_080_000]),
   HERALD_DELIVERY_LIMIT: intFrom(5, 1),
   /** The rounds of channels' later checks (each channel's own by default); for tests and tuning. */
@@ -76,6 +134,7 @@ export const envSchema = z.object({
   HERALD_ADMIN_TOKENS: list.pipe(
     z.array(z.string().min(16, 'each admin token needs at least 16 characters')),
   ),
+  HERALD_API_KEY_CACHE_MS: intFrom(10_000, 0),
   HERALD_SECRET_KEY: z
     .string()
     .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes encoded as base64')
@@ -88,11 +147,31 @@ export const envSchema = z.object({
     ),
   ),
   HERALD_JWT_SECRET: z.string().min(32, 'needs at least 32 characters').optional(),
-  HERALD_JWT_MAX_TTL: durations
-    .pipe(z.array(z.number().positive()).length(1, 'must be one duration, like 30d or 12h'))
-    .transform(([ms]) => ms as number)
-    .default(30 * 86_400_000),
+  HERALD_JWT_MAX_TTL: oneDuration.default(30 * 86_400_000),
+  // Unset: nothing is ever removed. See src/retention.
+  HERALD_RETENTION: oneDuration
+    .pipe(
+      z
+        .number()
+        .min(86_400_000, 'must be at least 1d, so a message is never removed while it may still be retried'),
+    )
+    .optional(),
+  // Unset: only subscribers' own quiet hours hold deliveries back. See src/consumer/quietHours.ts.
+  HERALD_QUIET_HOURS: quietHoursVariable.optional(),
+  HERALD_QUIET_HOURS_TIMEZONE: timeZoneSchema.default('UTC'),
   HERALD_WS_MAX_SOCKETS_PER_USER: intFrom(20, 1),
+  /**
+   * Where people reach this Herald's api role from outside (unsubscribe links in mails); unset:
+   * http://localhost:PORT, which only works on this machine (said in the log at start).
+   */
+  HERALD_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' })
+    .transform((s) => s.replace(/\/+$/, ''))
+    .optional(),
+  /** How long an unsubscribe and preferences link in a mail keeps working. */
+  HERALD_UNSUBSCRIBE_LINK_TTL: oneDuration
+    .pipe(z.number().min(86_400_000, 'must be at least 1d: a message is often read days later'))
+    .default(90 * 86_400_000),
   HERALD_TRUST_PROXY: z
     .string()
     .optional()
@@ -101,11 +180,31 @@ export const envSchema = z.object({
       if (s === 'true') return true;
       return /^\d+$/.test(s) ? Number(s) : s;
     }),
+  HERALD_WEBHOOK_ALLOW_HOSTS: allowHosts,
+  HERALD_STATUS_WEBHOOK_ALLOW_HOSTS: allowHosts,
+  HERALD_CORS_ORIGINS: corsOrigins,
+  HERALD_STATUS_WEBHOOK_RETRY_DELAYS: durations.default([1000, 5000, 30_000, 120_000, 600_000, 1_800_000]),
+  HERALD_STATUS_WEBHOOK_MAX_FAILURES: intFrom(20, 1),
+  HERALD_STATUS_WEBHOOK_TIMEOUT_MS: intFrom(10_000, 100),
+  HERALD_STATUS_WEBHOOK_POLL_MS: intFrom(1000, 10),
   HERALD_SHUTDOWN_GRACE_MS: intFrom(15_000, 0),
   HERALD_WS_HEARTBEAT_MS: intFrom(30_000, 100),
   HERALD_WS_MAX_BUFFERED_BYTES: intFrom(1_048_576, 1024),
   HERALD_AUTH_FAILURE_LIMIT: intFrom(20, 0),
   HERALD_AUTH_FAILURE_WINDOW_MS: intFrom(60_000, 1),
+  // OpenTelemetry (src/tracing): tracing runs only with an OTLP endpoint; the SDK reads the other OTEL_*.
+  OTEL_SDK_DISABLED: z
+    .string()
+    .optional()
+    .transform((s) => s?.trim().toLowerCase() === 'true'),
+  OTEL_TRACES_EXPORTER: z
+    .enum(['otlp', 'none'], { message: 'Herald exports traces over OTLP only: otlp, or none for no traces' })
+    .default('otlp'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpUrl,
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -26,3 +26,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return { ...parsed.data, homeDir: path.resolve(parsed.data.HERALD_HOME) };
 }
+
+/** HERALD_PUBLIC_URL, or this machine's own address (which only works here) when it is not set. */
+export function publicUrlOf(config: Pick<Config, 'HERALD_PUBLIC_URL' | 'PORT'>): string {
+  return config.HERALD_PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+}

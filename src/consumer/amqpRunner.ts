@@ -1,4 +1,5 @@
-import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { SpanKind, type Context } from '@opentelemetry/api';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { FastifyBaseLogger } from 'fastify';
 import type { BrokerConnection } from '../broker/brokerConnection';
 import { publishConfirmed } from '../broker/confirmPublish';
@@ -11,6 +12,15 @@ import { MAX_ENVELOPE_BYTES, runEnvelope } from './runnerPolicy';
 import { declareTopology } from './topology';
 import { deadLetterCause } from './deadLetterCause';
 import { retryWhileInfraDown } from './waitForInfra';
+import {
+  MESSAGING_DESTINATION,
+  MESSAGING_MESSAGE_ID,
+  MESSAGING_OPERATION,
+  MESSAGING_ROUTING_KEY,
+  MESSAGING_SYSTEM,
+} from '../tracing/messagingAttributes';
+import { inSpan } from '../tracing/spans';
+import { contextFromHeaders, traceHeadersOf } from '../tracing/traceContext';
 
 export { MAX_ENVELOPE_BYTES };
 const SETTLE_BEFORE_CLOSE_MS = 500;
@@ -24,11 +34,15 @@ export interface AmqpRunnerOptions {
   broker: BrokerConnection;
   names: TopologyNames;
   prefetch: number;
+  /** Unacked envelopes of herald.dispatch.critical at a time, on top of `prefetch` (HERALD_PREFETCH_CRITICAL). */
+  prefetchCritical: number;
   retryQueueDelays: readonly number[];
   deliveryLimit: number;
   dispatch(input: unknown): Promise<DispatchResult>;
   /** Records a dead-lettered envelope before it is acked off herald.dead. */
   recordDeadLetter(d: DeadLetterInput): Promise<void>;
+  /** Binds critical templates' routing keys (criticalRoutes.ts) once the topology is declared. */
+  syncCriticalRoutes?(model: ChannelModel): Promise<void>;
   /** Rejected envelopes are recorded as messages before they are dead-lettered. */
   log: FastifyBaseLogger;
   metrics?: PipelineMetrics;
@@ -72,7 +86,34 @@ export function createAmqpRunner(opts: AmqpRunnerOptions) {
     });
   }
 
-  async function handle(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+  /** The consumer span of one delivery from a dispatch queue, continuing the publisher's trace. */
+  function handle(ch: ConfirmChannel, msg: ConsumeMessage, queue: string): Promise<void> {
+    const parent = contextFromHeaders(msg.properties.headers);
+    const messageId: unknown = msg.properties.messageId;
+    return inSpan(
+      `process ${queue}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          [MESSAGING_SYSTEM]: 'rabbitmq',
+          [MESSAGING_OPERATION]: 'process',
+          [MESSAGING_DESTINATION]: queue,
+          [MESSAGING_ROUTING_KEY]: msg.fields.routingKey,
+          ...(typeof messageId === 'string' ? { [MESSAGING_MESSAGE_ID]: messageId } : {}),
+          ...(msg.fields.redelivered ? { 'herald.redelivered': true } : {}),
+        },
+      },
+      () => run(ch, msg, parent, queue === names.critical),
+      parent,
+    );
+  }
+
+  async function run(
+    ch: ConfirmChannel,
+    msg: ConsumeMessage,
+    parent: Context,
+    critical: boolean,
+  ): Promise<void> {
     const action = await runEnvelope(msg.content, {
       dispatch: opts.dispatch,
       stopping: () => stopping,
@@ -84,21 +125,24 @@ export function createAmqpRunner(opts: AmqpRunnerOptions) {
       await deadLetter(ch, msg, action.code, action.reason, action.messageId);
     } else if (action.kind === 'retryLater') {
       const queueDelay = queueDelayFor(action.delayMs, opts.retryQueueDelays);
-      await publishConfirmed(ch, '', names.retryQueue(queueDelay), msg.content, {
+      // A critical envelope waits in retry queues of its own, which lead back to the critical queue.
+      const retryQueue = critical ? names.criticalRetryQueue(queueDelay) : names.retryQueue(queueDelay);
+      await publishConfirmed(ch, '', retryQueue, msg.content, {
         contentType: 'application/json',
         messageId: action.messageId,
         expiration: String(Math.max(0, Math.min(action.delayMs, queueDelay))),
-        headers: { 'x-herald-retry': true },
+        // The retry continues its publisher's trace, beside this attempt.
+        headers: { 'x-herald-retry': true, ...traceHeadersOf(parent) },
       });
     }
     ch.ack(msg);
   }
 
-  function onMessage(ch: ConfirmChannel, msg: ConsumeMessage | null) {
+  function onMessage(ch: ConfirmChannel, msg: ConsumeMessage | null, queue: string) {
     if (!msg) return; // consumer cancelled by the broker (queue deleted); recovery re-subscribes
     // Shutting down: leave it unacked; the broker gives it to another consumer once this channel closes.
     if (stopping) return;
-    const work = handle(ch, msg).catch((err: unknown) => {
+    const work = handle(ch, msg, queue).catch((err: unknown) => {
       if (stopping || ch !== channel) return; // left unacked: the broker redelivers it
       log.error(
         { err, routingKey: msg.fields.routingKey },
@@ -139,10 +183,19 @@ export function createAmqpRunner(opts: AmqpRunnerOptions) {
           retryQueueDelays: opts.retryQueueDelays,
           deliveryLimit: opts.deliveryLimit,
         });
-        await ch.prefetch(opts.prefetch);
+        if (opts.syncCriticalRoutes)
+          await opts.syncCriticalRoutes(model).catch((err: unknown) =>
+            // The bindings are durable: those already made keep routing; the next start or change retries.
+            log.warn({ err: (err as Error).message }, 'could not bind the critical templates'),
+          );
         channel = ch;
         if (stopping) return;
-        await ch.consume(names.dispatch, (msg) => onMessage(ch, msg));
+        // basic.qos applies to the consumers started after it: each queue gets its own window, so a full
+        // herald.dispatch (a topic send, a flood of envelopes) never holds back herald.dispatch.critical.
+        await ch.prefetch(opts.prefetchCritical);
+        await ch.consume(names.critical, (msg) => onMessage(ch, msg, names.critical));
+        await ch.prefetch(opts.prefetch);
+        await ch.consume(names.dispatch, (msg) => onMessage(ch, msg, names.dispatch));
         await ch.consume(names.dead, (msg) => {
           if (!msg || stopping) return;
           const work = recordDead(ch, msg).catch((err: unknown) =>
@@ -151,7 +204,10 @@ export function createAmqpRunner(opts: AmqpRunnerOptions) {
           inFlight.add(work);
           void work.finally(() => inFlight.delete(work));
         });
-        log.info({ queue: names.dispatch, prefetch: opts.prefetch }, 'consumer: consuming');
+        log.info(
+          { queue: names.dispatch, prefetch: opts.prefetch, prefetchCritical: opts.prefetchCritical },
+          'consumer: consuming',
+        );
       });
     },
     /**

@@ -7,6 +7,7 @@ import type { TopologyNames } from '../broker/topologyNames';
 import type { TransactionalSqlClient } from '../db/sqlClient';
 import { recordFollowUpFindings } from '../delivery/deliveryState';
 import type { FollowUpRunner, PlannedFollowUp } from '../senders/channel';
+import { declareDelayQueue } from './topology';
 import { retryWhileInfraDown } from './waitForInfra';
 
 /** A follow-up as it waits in RabbitMQ; parsed with this schema when it comes back. */
@@ -84,15 +85,7 @@ export function createFollowUpQueue(opts: FollowUpQueueOptions) {
         const ch = await model.createConfirmChannel();
         ch.on('error', (err: Error) => log.warn({ err: err.message }, 'follow-up channel error'));
         await ch.assertQueue(names.followUp, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-        for (const ms of delays)
-          await ch.assertQueue(names.followUpWait(ms), {
-            durable: true,
-            arguments: {
-              'x-message-ttl': ms,
-              'x-dead-letter-exchange': '',
-              'x-dead-letter-routing-key': names.followUp,
-            },
-          });
+        for (const ms of delays) await declareDelayQueue(ch, names.followUpWait(ms), ms, names.followUp);
         await ch.prefetch(opts.prefetch ?? 16);
         channel = ch;
         if (stopping) return;

@@ -1,3 +1,4 @@
+import { SpanKind } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
 import type { EnvelopePublisher } from '../broker/envelopePublisher';
 import type { SqlClient } from '../db/sqlClient';
@@ -9,9 +10,16 @@ import {
   type DispatchOptions,
 } from '../scheduler/envelopeJobs';
 import type { JobHandler, Scheduler } from '../scheduler/scheduler';
-import type { DispatchResult } from './dispatchTypes';
+import type { DispatchResult, TemplateResolver } from './dispatchTypes';
 import type { PipelineMetrics } from './pipelineMetrics';
 import { runEnvelope } from './runnerPolicy';
+import {
+  MESSAGING_DESTINATION,
+  MESSAGING_MESSAGE_ID,
+  MESSAGING_OPERATION,
+} from '../tracing/messagingAttributes';
+import { inSpan } from '../tracing/spans';
+import { contextFromHeaders } from '../tracing/traceContext';
 
 /**
  * The scheduler's side of the consumer, the counterpart of amqpRunner.ts: runs one envelope row (the
@@ -40,13 +48,31 @@ export function createEnvelopeJobRunner(opts: {
     }
     const p = parsed.data;
     const content = Buffer.from(p.body, 'base64');
-    const action = await runEnvelope(content, {
-      dispatch: (input) => opts.dispatch(input, { due: p.due }),
-      stopping: opts.stopping,
-      onInfraWait: (err, delayMs) =>
-        opts.log.warn({ err: (err as Error).message, delayMs }, 'database unavailable; holding the envelope'),
-      metrics: opts.metrics,
-    });
+    const span = {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        [MESSAGING_OPERATION]: 'process',
+        [MESSAGING_DESTINATION]: ENVELOPE_JOB,
+        ...(p.messageId ? { [MESSAGING_MESSAGE_ID]: p.messageId } : {}),
+        ...(p.due ? { 'herald.scheduled': true } : {}),
+      },
+    };
+    const action = await inSpan(
+      `process ${ENVELOPE_JOB}`,
+      span,
+      () =>
+        runEnvelope(content, {
+          dispatch: (input) => opts.dispatch(input, { due: p.due }),
+          stopping: opts.stopping,
+          onInfraWait: (err, delayMs) =>
+            opts.log.warn(
+              { err: (err as Error).message, delayMs },
+              'database unavailable; holding the envelope',
+            ),
+          metrics: opts.metrics,
+        }),
+      contextFromHeaders(p.trace),
+    );
     if (action.kind === 'deadLetter') {
       await opts.recordDeadLetter({
         messageId: action.messageId ?? p.messageId,
@@ -64,14 +90,24 @@ export function createEnvelopeJobRunner(opts: {
 
 /**
  * The embedded default without RabbitMQ: envelopes are rows of the scheduler's table (PGlite by default),
- * committed before publish() resolves, and run by createEnvelopeJobRunner (registered by startPipeline).
+ * committed before publish() resolves (critical templates' rows first), and run by createEnvelopeJobRunner (registered by startPipeline).
  * Retries are rows too, so a crash or restart forgets nothing.
  */
-export function createLocalRunner(opts: { scheduler: Scheduler; sql: SqlClient; log: FastifyBaseLogger }): {
+export function createLocalRunner(opts: {
+  scheduler: Scheduler;
+  sql: SqlClient;
+  log: FastifyBaseLogger;
+  templates: TemplateResolver;
+}): {
   publisher: EnvelopePublisher;
   start(): Promise<void>;
 } {
-  const publisher = createScheduledEnvelopePublisher(opts.scheduler);
+  // A critical template's envelope row is claimed before the others (into slots kept for it), as
+  // herald.dispatch.critical is consumed beside herald.dispatch on RabbitMQ.
+  const publisher = createScheduledEnvelopePublisher(
+    opts.scheduler,
+    async (code) => (await opts.templates.resolve(code))?.critical === true,
+  );
   return {
     publisher,
     async start() {

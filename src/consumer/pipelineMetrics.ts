@@ -11,8 +11,8 @@ export function createPipelineMetrics(registry: Registry) {
     }),
     deliveries: new Counter({
       name: 'herald_deliveries_total',
-      help: 'Delivery state changes, by channel and status',
-      labelNames: ['channel', 'status'] as const,
+      help: 'Delivery state changes, by channel and status; skips decided before sending, digests and deferrals also by reason (preference, deduplicated, throttled, no_address, digest, quiet_hours, ...)',
+      labelNames: ['channel', 'status', 'reason'] as const,
       registers: [registry],
     }),
     attemptSeconds: new Histogram({
@@ -32,6 +32,12 @@ export function createPipelineMetrics(registry: Registry) {
       name: 'herald_dead_letters_total',
       help: 'Envelopes dead-lettered, by reason code',
       labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    retentionRemoved: new Counter({
+      name: 'herald_retention_removed_total',
+      help: 'Rows removed by retention (HERALD_RETENTION), by kind: message, inbox_item, purged_record, status_event, webhook_attempt, digest_window, expired_check (throttle windows, dedupe keys)',
+      labelNames: ['kind'] as const,
       registers: [registry],
     }),
   };

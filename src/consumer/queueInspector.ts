@@ -1,5 +1,5 @@
 import type { ChannelModel } from 'amqplib';
-import type { TopologyNames } from '../broker/topologyNames';
+import { dispatchQueues, type TopologyNames } from '../broker/topologyNames';
 import type { SqlClient } from '../db/sqlClient';
 
 export interface QueueStats {
@@ -21,9 +21,8 @@ export async function inspectQueues(
   names: TopologyNames,
   retryDelays: readonly number[],
 ): Promise<QueueStats[]> {
-  const queues = [names.dispatch, ...retryDelays.map((d) => names.retryQueue(d)), names.dead];
   const out: QueueStats[] = [];
-  for (const queue of queues) {
+  for (const queue of dispatchQueues(names, retryDelays)) {
     const ch = await model.createChannel();
     ch.on('error', () => undefined);
     try {
@@ -39,7 +38,13 @@ export async function inspectQueues(
 
 export async function backlogFromDatabase(sql: SqlClient): Promise<Omit<PipelineHealth, 'queues'>> {
   const { rows } = await sql.query<{ oldest: number | null; dead: string }>(
-    `SELECT (SELECT EXTRACT(EPOCH FROM now() - min("createdAt"))::float8 FROM "Message" WHERE status IN ('accepted', 'dispatched')) AS oldest,
+    // A message whose only pending deliveries wait for quiet hours is not stuck: its scheduler row
+    // (herald_scheduler_overdue_jobs) says if it is late.
+    `SELECT (SELECT EXTRACT(EPOCH FROM now() - min(m."createdAt"))::float8 FROM "Message" m
+              WHERE m.status IN ('accepted', 'dispatched')
+                AND NOT (EXISTS (SELECT 1 FROM "Delivery" d WHERE d."messageId" = m.id AND d.status = 'deferred')
+                     AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."messageId" = m.id
+                                       AND d.status IN ('queued', 'sending', 'retrying')))) AS oldest,
             (SELECT count(*) FROM "DeadLetter" WHERE "replayedAt" IS NULL)::text AS dead`,
   );
   const r = rows[0];

@@ -2,6 +2,7 @@ import type { DispatchResult } from './dispatchTypes';
 import { decodeEnvelope } from './decodeEnvelope';
 import type { PipelineMetrics } from './pipelineMetrics';
 import { retryWhileInfraDown } from './waitForInfra';
+import { failSpan, inSpan, tracer } from '../tracing/spans';
 
 /** Envelopes larger than this are dead-lettered unread. */
 export const MAX_ENVELOPE_BYTES = 1024 * 1024;
@@ -34,12 +35,23 @@ export interface RunEnvelopeOptions {
 
 /** Decodes and dispatches raw envelope bytes and decides what becomes of them (counted in metrics). */
 export async function runEnvelope(content: Buffer, opts: RunEnvelopeOptions): Promise<RunnerAction> {
+  const decodeSpan = tracer().startSpan('decode', {
+    attributes: { 'herald.envelope.bytes': content.length },
+  });
   const decoded = decodeEnvelope(content, MAX_ENVELOPE_BYTES);
+  if (!decoded.ok) failSpan(decodeSpan, undefined, decoded.code);
+  decodeSpan.end();
   const action: RunnerAction = decoded.ok
     ? decideAfterDispatch(
-        await retryWhileInfraDown(() => opts.dispatch(decoded.value), {
-          stopping: opts.stopping,
-          onWait: opts.onInfraWait,
+        await inSpan('dispatch', {}, async (span) => {
+          const result = await retryWhileInfraDown(() => opts.dispatch(decoded.value), {
+            stopping: opts.stopping,
+            onWait: opts.onInfraWait,
+          });
+          if (result.messageId) span.setAttribute('herald.message.id', result.messageId);
+          if (result.kind === 'rejected') failSpan(span, undefined, result.code);
+          else span.setAttribute('herald.message.status', result.status);
+          return result;
         }),
       )
     : { kind: 'deadLetter', code: decoded.code, reason: decoded.reason };

@@ -1,10 +1,11 @@
-import type { Envelope } from '../contract/envelope';
+import { audienceOf, type Envelope } from '../contract/envelope';
 import { parseDuration } from '../contract/duration';
 import type { TransactionalSqlClient } from '../db/sqlClient';
 import type { DispatchResult } from './dispatchTypes';
 import { holdMessage, storedSendAt } from '../delivery/deliveryState';
-import { ENVELOPE_JOB, type EnvelopeJobPayload } from '../scheduler/envelopeJobs';
+import { dueEnvelopePayload, ENVELOPE_JOB, envelopePriority } from '../scheduler/envelopeJobs';
 import type { Scheduler } from '../scheduler/scheduler';
+import { activeTraceId, traceHeadersOf } from '../tracing/traceContext';
 
 /** When the envelope asks to be sent: its sendAt, or its delay counted from the first time it was seen. */
 async function dueTimeOf(
@@ -27,31 +28,37 @@ async function dueTimeOf(
 export async function holdIfScheduled(
   env: Envelope,
   deps: { sql: TransactionalSqlClient; scheduler?: Scheduler; now(): number },
+  critical = false,
 ): Promise<DispatchResult | undefined> {
   const now = deps.now();
   const due = await dueTimeOf(env, deps.sql, now);
   if (due === undefined || due <= now || !deps.scheduler) return undefined;
   const scheduler = deps.scheduler;
+  const trace = traceHeadersOf();
   const status = await deps.sql.transaction(async (tx) => {
     const s = await holdMessage(tx, {
       id: env.id,
       templateCode: env.template,
       source: typeof env.meta?.source === 'string' ? env.meta.source.slice(0, 128) : undefined,
-      traceId: typeof env.meta?.traceId === 'string' ? env.meta.traceId.slice(0, 128) : undefined,
-      recipientCount: env.to.length,
+      traceId: typeof env.meta?.traceId === 'string' ? env.meta.traceId.slice(0, 128) : activeTraceId(),
+      recipientCount: audienceOf(env).recipients.length,
       envelope: env,
       sendAt: new Date(due),
     });
     if (s === 'scheduled') {
-      const payload: EnvelopeJobPayload = {
-        routingKey: `notify.${env.template}`,
-        body: Buffer.from(JSON.stringify(env)).toString('base64'),
-        messageId: env.id,
-        due: true,
-      };
+      // When it comes due, the send continues the trace that scheduled it.
+      const payload = { ...dueEnvelopePayload(env), ...(trace ? { trace } : {}) };
       // replace: the row may be this very envelope's (the embedded queue's), which must stay for the send.
       await scheduler.schedule(
-        { kind: ENVELOPE_JOB, key: env.id, payload, dueAt: new Date(due), replace: true },
+        {
+          kind: ENVELOPE_JOB,
+          key: env.id,
+          payload,
+          dueAt: new Date(due),
+          replace: true,
+          // When it comes due, a critical send is claimed before the other due work.
+          priority: envelopePriority(critical),
+        },
         tx,
       );
     }

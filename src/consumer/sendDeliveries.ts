@@ -1,12 +1,14 @@
-import type { ChannelName, Envelope } from '../contract/envelope';
+import type { ChannelName, Envelope, Recipient } from '../contract/envelope';
 import type { ChannelRuntimes } from '../senders/channelSet';
 import type { Channels } from '../senders/registry';
 import type { PlannedFollowUp } from '../senders/channel';
 import type { SendOutcome } from '../senders/sender';
 import type { AttemptResult, DeliveryRow } from '../delivery/deliveryState';
+import type { StoredSubscriber } from '../audience/subscriberStore';
 import type { RenderedParts, ResolvedTemplate } from './dispatchTypes';
 import { maxAttempts, retryDelayAfter } from './retryPolicy';
 import { RenderStarvedError } from '../templates/renderBudget';
+import { createRenderCache, type RenderCache } from './renderCache';
 
 export interface SendDeps {
   /** Every registered channel bound to its sender (src/senders/channelSet.ts). */
@@ -20,7 +22,13 @@ function toResult(row: DeliveryRow, outcome: SendOutcome, durationMs: number, de
   const base = { deliveryId: row.id, attempt, durationMs };
   switch (outcome.kind) {
     case 'sent':
-      return { ...base, outcome: 'sent', providerId: outcome.providerId, status: 'sent' };
+      return {
+        ...base,
+        outcome: 'sent',
+        providerId: outcome.providerId,
+        status: 'sent',
+        attemptRecorded: outcome.attemptRecorded,
+      };
     case 'deferred':
       return {
         ...base,
@@ -58,30 +66,33 @@ function toResult(row: DeliveryRow, outcome: SendOutcome, durationMs: number, de
   }
 }
 
+/** Who the claimed deliveries are for: each row's recipient, and those a group post mentions. */
+export interface SendAudience {
+  /** undefined for a group post, or for someone no longer in the audience (erased meanwhile). */
+  recipientOf(row: DeliveryRow): Recipient | undefined;
+  /** The row's person's directory entry (their timezone and quiet hours), if they have one. */
+  subscriberOf?(row: DeliveryRow): StoredSubscriber | undefined;
+  mentions: readonly Recipient[];
+  /** Renders already made for these recipients (deduplication renders before planning); else made here. */
+  renders?: RenderCache;
+}
+
 /** Renders, sends and classifies the claimed deliveries of one envelope; returns one attempt row each. */
 export async function sendDeliveries(
   env: Envelope,
   template: ResolvedTemplate,
   claimed: readonly DeliveryRow[],
   deps: SendDeps,
+  audience: SendAudience,
   followUps?: (planned: PlannedFollowUp[]) => void,
 ): Promise<AttemptResult[]> {
-  const renders = new Map<number, Promise<RenderedParts>>();
-  const renderFor = (index: number) => {
-    let p = renders.get(index);
-    if (!p) {
-      const recipient = index >= 0 ? env.to[index] : undefined;
-      p = template.render({ data: env.data, recipient, locale: recipient?.locale ?? env.locale });
-      renders.set(index, p);
-    }
-    return p;
-  };
+  const renderFor = audience.renders ?? createRenderCache(env, template);
 
   // The rendered parts of each claimed delivery; one that fails to render fails alone.
   const rendered = await Promise.all(
     claimed.map(async (row) => {
       try {
-        return { row, parts: await renderFor(row.recipientIndex) };
+        return { row, parts: await renderFor(audience.recipientOf(row)) };
       } catch (err) {
         const message = (err as Error).message;
         const outcome: SendOutcome =
@@ -105,16 +116,26 @@ export async function sendDeliveries(
     byChannel.set(r.row.channel, group);
   }
 
-  const envelope = { to: env.to, atAll: env.atAll ?? false };
+  const envelope = { to: audience.mentions, atAll: env.atAll ?? false };
   await Promise.all(
     [...byChannel].map(async ([channel, group]) => {
       const runtime = deps.channels.get(channel);
       if (!runtime) throw new Error(`channel ${channel} is not registered`);
-      const items = group.map(({ row, parts }) => ({
-        base: { deliveryId: row.id, messageId: env.id, attempt: row.attempts + 1 },
-        parts,
-        recipient: env.to[row.recipientIndex],
-      }));
+      const items = group.map(({ row, parts }) => {
+        const recipient = audience.recipientOf(row);
+        return {
+          base: {
+            deliveryId: row.id,
+            messageId: env.id,
+            attempt: row.attempts + 1,
+            ...(template.category ? { templateCategory: template.category } : {}),
+            ...(template.critical ? { critical: true } : {}),
+            ...(recipient?.userId ? { userId: recipient.userId } : {}),
+          },
+          parts,
+          recipient,
+        };
+      });
       const outcomes = await runtime.sendBatch(items, envelope, followUps);
       group.forEach(({ row }, i) => {
         const o = outcomes[i];

@@ -2,8 +2,9 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import type { TopologyNames } from '../broker/topologyNames';
 
 /**
- * Routes `herald` through an internal exchange that has an alternate exchange, so an envelope whose routing
- * key no queue binds lands in herald.dead instead of being dropped by RabbitMQ without a trace.
+ * Routes `herald` through internal exchanges (the critical hop, then herald.route, whose alternate exchange
+ * catches the rest) so that an envelope whose routing key no queue binds lands in herald.dead instead of
+ * being dropped by RabbitMQ without a trace.
  *
  * Why not `alternate-exchange` on `herald` itself: RabbitMQ refuses to redeclare an exchange with other
  * arguments, both ways round — deployments that declared `herald` before could not start, and every
@@ -21,8 +22,19 @@ export async function declareUnroutableCapture(ch: Channel, names: TopologyNames
     internal: true,
     arguments: { 'alternate-exchange': names.unroutable },
   });
-  await ch.bindExchange(names.route, names.exchange, '#');
   await ch.bindQueue(names.dispatch, names.route, 'notify.#');
+  // herald → herald.route.critical → (alternate) herald.route: a critical template's key is bound on the
+  // first hop and goes to herald.dispatch.critical only; every other key falls through to the old path.
+  await ch.assertExchange(names.routeCritical, 'topic', {
+    durable: true,
+    internal: true,
+    arguments: { 'alternate-exchange': names.route },
+  });
+  await ch.bindExchange(names.routeCritical, names.exchange, '#');
+  // Dropped only once the new hop is bound, so no moment routes nowhere. An instance of an earlier
+  // version binds it again when it starts: critical envelopes then reach both queues, and dispatch,
+  // idempotent on the envelope id, sends them once.
+  await ch.unbindExchange(names.route, names.exchange, '#');
   await ch.unbindQueue(names.dispatch, names.exchange, 'notify.#');
 }
 

@@ -8,6 +8,11 @@ export const cancelOutcomeView = z
     scheduleCancelled: z
       .boolean()
       .describe('the message was waiting for its sendAt and will not be dispatched'),
+    notArrived: z
+      .boolean()
+      .describe(
+        'Herald had not seen the id yet: it is recorded cancelled, and the envelope stays so when it arrives',
+      ),
     cancelled: z.array(z.object({ deliveryId: z.string(), channel: z.string(), previousStatus: z.string() })),
     alreadyDone: z
       .array(z.object({ deliveryId: z.string(), channel: z.string(), status: z.string() }))

@@ -40,8 +40,38 @@ export const recipientSchema = recipientFieldsSchema
   .refine((r) => Object.entries(r).some(([k, v]) => ADDRESS_FIELDS.includes(k) && Boolean(v)), {
     message: `a recipient needs at least one address: ${ADDRESS_FIELDS.join(', ')}`,
   })
-  .meta({ id: 'Recipient' });
+  // The refinement, as JSON Schema says it (an address is a non-empty string).
+  .meta({ id: 'Recipient', anyOf: ADDRESS_FIELDS.map((f) => ({ required: [f] })) });
 export type Recipient = z.infer<typeof recipientSchema>;
+
+export const topicKeySchema = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[a-z0-9][a-z0-9_.:-]*$/i, 'must start with a letter or digit, then letters, digits, _ . : -')
+  .describe('a topic key, e.g. "ops-oncall"');
+
+/** Everyone subscribed to a topic when the message is accepted (see POST /v1/topics). */
+export const topicRefSchema = z.object({ topic: topicKeySchema }).strict().meta({ id: 'TopicRef' });
+export type TopicRef = z.infer<typeof topicRefSchema>;
+
+export const MAX_TOPICS = 20;
+
+/** Recipients and topics, mixed; or one topic alone. */
+const audienceSchema = z
+  .union([
+    z
+      .array(z.union([recipientSchema, topicRefSchema]))
+      .min(1)
+      .max(1000),
+    topicRefSchema,
+  ])
+  .refine((to) => !Array.isArray(to) || to.filter((t) => 'topic' in t).length <= MAX_TOPICS, {
+    message: `at most ${MAX_TOPICS} topics per envelope`,
+  })
+  .describe(
+    'recipients, each with at least one address or a userId whose stored addresses are used; `{ topic }` entries (or one `{ topic }` alone) reach every member of the topic once',
+  );
 
 /** Envelope v1: the contract business services publish against (DESIGN.md). */
 export const envelopeSchema = z
@@ -52,7 +82,7 @@ export const envelopeSchema = z
       .min(1)
       .max(100)
       .regex(/^[a-z0-9][a-z0-9_.-]*$/i, 'must be a template code'),
-    to: z.array(recipientSchema).min(1).max(1000),
+    to: audienceSchema,
     data: z
       .record(z.string(), z.unknown())
       .default({})
@@ -102,7 +132,11 @@ export const envelopeSchema = z
       path: ['delay'],
     },
   )
-  .meta({ id: 'EnvelopeV1' });
+  .meta({
+    id: 'EnvelopeV1',
+    not: { required: ['sendAt', 'delay'] },
+    description: 'no string may hold a NUL character; sendAt or delay, not both, at most a year ahead',
+  });
 
 export type Envelope = z.infer<typeof envelopeSchema>;
 /** What a publisher passes in (data may be omitted). */
@@ -110,3 +144,22 @@ export type EnvelopeInput = z.input<typeof envelopeSchema>;
 
 /** Routing key an envelope is published with on the `herald` exchange. */
 export const routingKeyFor = (template: string): string => `notify.${template}`;
+
+export interface Audience {
+  /** The envelope's recipients with their position in `to`. */
+  recipients: Array<{ index: number; recipient: Recipient }>;
+  /** Topic keys, each once. */
+  topics: string[];
+}
+
+/** The envelope's `to` split into recipients (with their position) and topics. */
+export function audienceOf(env: Pick<Envelope, 'to'>): Audience {
+  const entries = Array.isArray(env.to) ? env.to : [env.to];
+  const recipients: Audience['recipients'] = [];
+  const topics = new Set<string>();
+  entries.forEach((e, index) => {
+    if ('topic' in e) topics.add(e.topic);
+    else recipients.push({ index, recipient: e });
+  });
+  return { recipients, topics: [...topics] };
+}

@@ -1,7 +1,10 @@
 import { z } from 'zod';
+import { uuidSchema } from '../identity/uuid';
 import { shapeOver } from '../senders/channelSet';
 import { channels, type Channels } from '../senders/registry';
+import { hasControlCharacter } from '../identity/userId';
 import { CHANNELS, recipientFieldsSchema } from './envelope';
+import { templatePolicyShape } from './templatePolicy';
 
 export const TEMPLATE_CODE_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/i;
 export const templateCodeSchema = z
@@ -37,7 +40,8 @@ export const templateChannelsSchema = z
   .refine((c) => CHANNELS.some((ch) => c[ch] !== undefined), {
     message: 'a template needs at least one channel',
   })
-  .meta({ id: 'TemplateChannels' });
+  // The refinement, as JSON Schema says it: every key is a channel, so one key is one channel.
+  .meta({ id: 'TemplateChannels', minProperties: 1, description: 'at least one channel' });
 export type TemplateChannels = z.infer<typeof templateChannelsSchema>;
 
 /** A locale override of a part may set any of its fields. */
@@ -57,12 +61,29 @@ export const templateLocalesSchema = z
   .describe('per-locale overrides, merged field by field over the base channel parts');
 export type TemplateLocales = z.infer<typeof templateLocalesSchema>;
 
+/** What kind of notification a template sends; subscribers opt in and out per category. */
+export const templateCategorySchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((s) => !hasControlCharacter(s), 'must not contain control characters')
+  .describe('the kind of notification (e.g. "billing"); preferences are kept per category');
+
+const templateCriticalSchema = z
+  .boolean()
+  .describe(
+    'an alert that ignores opt-outs and quiet hours (security codes, outages), dispatched through a queue of its own ahead of other work',
+  );
+
 const templateContentShape = {
   name: z.string().min(1).max(200),
   description: z.string().max(2000).optional(),
+  category: templateCategorySchema.optional(),
+  critical: templateCriticalSchema.default(false),
   variables: variablesSchema.default({}),
   channels: templateChannelsSchema,
   locales: templateLocalesSchema.default({}),
+  ...templatePolicyShape,
 };
 
 function localesOverrideKnownChannels(
@@ -101,9 +122,12 @@ export const templateVersionSchema = z
   .object({
     version: z.number().int(),
     name: z.string(),
+    category: z.string().nullable(),
+    critical: z.boolean(),
     variables: variablesSchema,
     channels: templateChannelsSchema,
     locales: templateLocalesSchema,
+    ...templatePolicyShape,
     createdAt: z.iso.datetime(),
   })
   .meta({ id: 'TemplateVersion' });
@@ -112,16 +136,19 @@ export type TemplateVersionView = z.infer<typeof templateVersionSchema>;
 /** A template with the content of one version (the current one unless asked otherwise). */
 export const templateSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidSchema,
     code: z.string(),
     name: z.string(),
     description: z.string().nullable(),
     status: templateStatusSchema,
     currentVersion: z.number().int(),
     version: z.number().int().describe('the version whose content is shown'),
+    category: z.string().nullable().describe("the version's category; null when it has none"),
+    critical: z.boolean(),
     variables: variablesSchema,
     channels: templateChannelsSchema,
     locales: templateLocalesSchema,
+    ...templatePolicyShape,
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
     warnings: z.array(z.string()).optional().describe('channels that cannot be sent as the template stands'),
@@ -174,3 +201,53 @@ export const previewResponseSchema = z
   })
   .meta({ id: 'TemplatePreview' });
 export type PreviewResponse = z.infer<typeof previewResponseSchema>;
+
+/** An unsaved template's content with sample data: what the console previews as an admin types. */
+export const draftPreviewRequestSchema = previewRequestSchema
+  .extend({
+    template: z.object({
+      variables: variablesSchema.default({}),
+      channels: templateChannelsSchema,
+      locales: templateLocalesSchema.default({}),
+      ...templatePolicyShape,
+    }),
+  })
+  .meta({ id: 'DraftPreviewRequest' });
+export type DraftPreviewRequest = z.infer<typeof draftPreviewRequestSchema>;
+
+const partPlace = {
+  channel: z.string(),
+  field: z.string(),
+  locale: z.string().optional().describe('set when the text is a locale override'),
+};
+
+/** Every problem save or send would refuse, each at its place; the rendered parts when there is none. */
+export const draftPreviewResponseSchema = z
+  .object({
+    locale: z.string().nullable(),
+    channels: renderedPartsSchema.nullable().describe('null while any problem stands'),
+    problems: z.object({
+      syntax: z.array(
+        z.object({
+          ...partPlace,
+          message: z.string(),
+          line: z.number().int().optional(),
+          column: z.number().int().optional(),
+        }),
+      ),
+      undeclared: z.array(
+        z.object({ ...partPlace, variable: z.string(), didYouMean: z.string().optional() }),
+      ),
+      variables: z.array(
+        z.object({
+          variable: z.string(),
+          problem: z.enum(['missing', 'wrong_type']),
+          expected: variableTypeSchema,
+          got: z.string(),
+        }),
+      ),
+      render: z.string().optional().describe('an error raised while rendering (a failing filter, a limit)'),
+    }),
+  })
+  .meta({ id: 'DraftPreview' });
+export type DraftPreviewResponse = z.infer<typeof draftPreviewResponseSchema>;

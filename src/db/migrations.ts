@@ -39,11 +39,15 @@ export function readMigrationsList(dir = MIGRATIONS_DIR) {
 /**
  * Applies pending migrations exactly as `prisma migrate deploy` would (same `_prisma_migrations`
  * bookkeeping), through the WASM schema engine so no native binary is needed. Returns the names applied.
+ * `dir` is Herald's own migrations but for tests of the runner itself.
  */
-export async function applyMigrations(adapter: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
+export async function applyMigrations(
+  adapter: SqlMigrationAwareDriverAdapterFactory,
+  dir = MIGRATIONS_DIR,
+): Promise<string[]> {
   return withSchemaEngine(adapter, async (engine) => {
     const result = await engine.applyMigrations({
-      migrationsList: readMigrationsList(),
+      migrationsList: readMigrationsList(dir),
       filters: { externalTables: [], externalEnums: [] },
     });
     return result.appliedMigrationNames;

@@ -3,7 +3,9 @@ import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Database } from './database';
 import { listenPostgres } from './pgListener';
+import { guardClientErrors } from './poolClientErrors';
 import type { SqlClient } from './sqlClient';
+import { wholeScriptAdapter } from './wholeScriptAdapter';
 
 /** Splits Prisma's `?schema=` parameter off the URL; pg does not understand it. */
 export function parseDatabaseUrl(url: string): { connectionString: string; schema: string } {
@@ -26,6 +28,7 @@ export function createPostgresDatabase(url: string, poolSize: number): Database 
   });
   // Without a listener an idle client's error (server restart) would crash the process.
   pool.on('error', () => undefined);
+  guardClientErrors(pool);
   // Prisma checks clients out for its transactions; a server shutdown mid-transaction must be an error
   // on that query, not an unhandled 'error' event that ends the process.
   const adapter = new PrismaPg(pool, {
@@ -48,7 +51,21 @@ export function createPostgresDatabase(url: string, poolSize: number): Database 
       // One connection: the engine's advisory lock and unlock must run on the same session.
       const migrationPool = new pg.Pool({ connectionString, max: 1, options: `-c search_path="${schema}"` });
       migrationPool.on('error', () => undefined);
-      return { adapter: new PrismaPg(migrationPool, { schema }), release: () => migrationPool.end() };
+      guardClientErrors(migrationPool);
+      const factory = new PrismaPg(migrationPool, { schema });
+      // Each adapter's own pool: the shadow database's for a shadow adapter.
+      const whole = (adapter: Awaited<ReturnType<PrismaPg['connect']>>) => ({
+        adapter,
+        run: (script: string) => adapter.underlyingDriver().query(script),
+      });
+      return {
+        adapter: wholeScriptAdapter(
+          factory,
+          async () => whole(await factory.connect()),
+          async () => whole(await factory.connectToShadowDb()),
+        ),
+        release: () => migrationPool.end(),
+      };
     },
     sql: {
       ...wrap(pool),

@@ -1,9 +1,10 @@
 import { spellOutNul } from '../contract/nulCharacter';
+import type { AuditInTx } from '../audit/auditLog';
 import type { Database } from '../db/database';
 import { NotFoundError } from '../errors';
 import type { EnvelopePublisher } from '../broker/envelopePublisher';
 import { rejectMessage } from '../delivery/deliveryState';
-import { decodeTimeCursor, encodeTimeCursor } from '../http/cursor';
+import { decodeTimeCursor, encodeTimeCursor, keysetPage } from '../http/cursor';
 import { messageRejectionOf } from './messageRejection';
 
 /** An envelope that cannot be dispatched, as a runner hands it over. */
@@ -86,12 +87,10 @@ export function createDeadLetterStore(db: Database, publisher: () => EnvelopePub
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: q.limit + 1,
       });
-      const page = rows.slice(0, q.limit);
-      const last = page[page.length - 1];
-      return {
-        items: page.map(view),
-        nextCursor: rows.length > q.limit && last ? encodeTimeCursor(last.createdAt, last.id) : null,
-      };
+      const { items, nextCursor } = keysetPage(rows, q.limit, (last) =>
+        encodeTimeCursor(last.createdAt, last.id),
+      );
+      return { items: items.map(view), nextCursor };
     },
     async get(id: string): Promise<DeadLetterView> {
       const row = await prisma.deadLetter.findUnique({ where: { id } });
@@ -111,12 +110,21 @@ export function createDeadLetterStore(db: Database, publisher: () => EnvelopePub
       );
       return view(await prisma.deadLetter.update({ where: { id }, data: { replayedAt: new Date() } }));
     },
-    async remove(id: string): Promise<void> {
-      const { count } = await prisma.deadLetter.deleteMany({ where: { id } });
-      if (!count) throw new NotFoundError('dead letter', id);
+    /** `audit`, the change's audit row, is written in the delete's transaction. */
+    async remove(id: string, audit?: AuditInTx<void>): Promise<void> {
+      await prisma.$transaction(async (tx) => {
+        const { count } = await tx.deadLetter.deleteMany({ where: { id } });
+        if (!count) throw new NotFoundError('dead letter', id);
+        await audit?.({ prisma: tx }, undefined);
+      });
     },
-    async purge(): Promise<number> {
-      return (await prisma.deadLetter.deleteMany({})).count;
+    /** Deletes every dead letter; returns how many, which `audit` gets in the same transaction. */
+    async purge(audit?: AuditInTx<number>): Promise<number> {
+      return prisma.$transaction(async (tx) => {
+        const { count } = await tx.deadLetter.deleteMany({});
+        await audit?.({ prisma: tx }, count);
+        return count;
+      });
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   type AttemptResult,
   type DeliveriesToEnsure,
   type DeliveryRow,
+  type EnsuredDelivery,
   type MessageStatus,
   type MessageToAccept,
 } from './deliveryState';
@@ -16,7 +17,7 @@ import {
 /** The per-envelope steps of dispatch, each one call per envelope. */
 export interface DeliveryStore {
   accept(m: MessageToAccept): Promise<AcceptedMessage>;
-  ensure(req: DeliveriesToEnsure): Promise<DeliveryRow[]>;
+  ensure(req: DeliveriesToEnsure): Promise<EnsuredDelivery[]>;
   claim(messageId: string): Promise<DeliveryRow[]>;
   record(messageId: string, results: readonly AttemptResult[], messageStatus: MessageStatus): Promise<void>;
 }

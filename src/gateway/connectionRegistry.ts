@@ -9,8 +9,10 @@ export interface Connection {
   /** `hello` has gone out; until then events wait in `pending` so none overtakes the snapshot. */
   ready: boolean;
   pending: ImEvent[];
-  /** Highest item seq this socket has been sent: where a catch-up after a bus gap starts. */
+  /** Highest item seq up to which this socket holds every item: where a catch-up after a bus gap starts. */
   lastSeq: number;
+  /** Seqs it was pushed above `lastSeq`, past a hole (pushes of two commits can arrive out of order). */
+  ahead: Set<number>;
 }
 
 /** The sockets this instance holds, by user; a user may hold several (tabs, devices). */

@@ -1,13 +1,16 @@
 import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
+import { Counter, type Registry } from 'prom-client';
 import type { AppContext } from '../appContext';
 import { createUserTokenVerifier } from '../auth/userToken';
 import type { BrokerConnection } from '../broker/brokerConnection';
 import type { TopologyNames } from '../broker/topologyNames';
 import { createLocalImBus, type ImBus } from '../inbox/imBus';
 import type { InboxStore } from '../inbox/inboxStore';
+import type { PreferenceStore } from '../audience/subscriberStore';
 import { createAmqpImBus } from './amqpImBus';
 import { demoPageRoute } from './demoPage';
 import { createGateway, type Gateway, type GatewayOptions } from './gateway';
+import { inboxKitRoute } from './inboxKitRoute';
 import { createSocketRoute } from './socketRoute';
 
 export interface ImRuntime {
@@ -15,7 +18,7 @@ export interface ImRuntime {
   inbox: InboxStore;
   /** Present when this process runs the `gateway` role. */
   gateway?: Gateway;
-  /** The socket route and demo page where the gateway runs; none elsewhere. */
+  /** The socket route, the inbox kit and the demo page where the gateway runs; none elsewhere. */
   routes: readonly FastifyPluginAsync<{ ctx: AppContext }>[];
   /** Starts the gateway (bus subscription, heartbeat); call before listening. */
   start(): Promise<void>;
@@ -24,6 +27,8 @@ export interface ImRuntime {
 
 export interface ImRuntimeOptions {
   inbox: InboxStore;
+  /** The users' own preferences, read and written over the socket. */
+  preferences: PreferenceStore;
   /** Whether this process runs the `gateway` role. */
   gateway: boolean;
   gatewayOptions: GatewayOptions;
@@ -33,6 +38,8 @@ export interface ImRuntimeOptions {
   broker?: BrokerConnection;
   names: TopologyNames;
   log: FastifyBaseLogger;
+  /** Where the gateway counts the bus events routed to it (herald_im_bus_events_received_total). */
+  metrics?: Registry;
 }
 
 /**
@@ -41,8 +48,20 @@ export interface ImRuntimeOptions {
  */
 export async function createImRuntime(opts: ImRuntimeOptions): Promise<ImRuntime> {
   const { inbox, broker, names, log } = opts;
-  const bus = broker ? await createAmqpImBus(broker, names.im, log) : createLocalImBus();
-  const gateway = opts.gateway ? createGateway({ options: opts.gatewayOptions, inbox, bus, log }) : undefined;
+  const received =
+    opts.gateway && opts.metrics
+      ? new Counter({
+          name: 'herald_im_bus_events_received_total',
+          help: 'IM events the bus routed to this gateway (its users, and the rare key collision)',
+          registers: [opts.metrics],
+        })
+      : undefined;
+  const bus = broker
+    ? await createAmqpImBus(broker, names.im, log, received && (() => received.inc()))
+    : createLocalImBus();
+  const gateway = opts.gateway
+    ? createGateway({ options: opts.gatewayOptions, inbox, bus, log, preferences: opts.preferences })
+    : undefined;
   const routes: FastifyPluginAsync<{ ctx: AppContext }>[] = gateway
     ? [
         createSocketRoute({
@@ -50,6 +69,7 @@ export async function createImRuntime(opts: ImRuntimeOptions): Promise<ImRuntime
           verifyToken: createUserTokenVerifier(opts.jwtSecret, opts.jwtMaxTtlMs),
         }),
         demoPageRoute,
+        inboxKitRoute,
       ]
     : [];
   return {

@@ -1,44 +1,108 @@
 import { z } from 'zod';
+import { DURATION_PATTERN } from '../contract/duration';
+import { preferencesSchema } from '../contract/subscriber';
+import { uuidSchema } from '../identity/uuid';
 import { describeIssues } from '../contract/zodIssues';
-import { inboxItemSchema } from '../inbox/inboxItem';
+import { CHANGE_NAMES } from '../inbox/inboxChange';
+import { inboxCountsSchema } from '../inbox/inboxCounts';
+import { filterRefSchema } from '../inbox/inboxFilter';
+import { ACTION_SLOTS, inboxItemSchema } from '../inbox/inboxItem';
+
+const ref = z.string().min(1).max(64).optional().describe('repeated in the ack, count or error answer');
+
+const selection = {
+  ids: z.array(uuidSchema).min(1).max(1000).optional(),
+  upToSeq: z.number().int().nonnegative().optional(),
+  all: z.literal(true).optional(),
+  filter: filterRefSchema.optional(),
+};
+type SelectionFields = { ids?: unknown; upToSeq?: unknown; all?: unknown; filter?: unknown };
+const oneSelection = (f: SelectionFields) =>
+  [f.ids, f.upToSeq, f.all, f.filter].filter((v) => v !== undefined).length === 1;
+const SELECTION_RULE = 'takes exactly one of ids, upToSeq, all or filter';
+
+/** The change frames that take a selection and nothing else. */
+export const SELECTION_FRAMES = ['seen', 'read', 'unread', 'archive', 'unarchive', 'delete'] as const;
+export type SelectionFrameType = (typeof SELECTION_FRAMES)[number];
+
+const selectionFrame = <T extends SelectionFrameType>(type: T) =>
+  z
+    .object({ type: z.literal(type), ref, ...selection })
+    .strict()
+    .refine(oneSelection, `a ${type} frame ${SELECTION_RULE}`);
 
 /** Frames a client may send. */
-export const clientFrameSchema = z.discriminatedUnion('type', [
-  z
-    .object({
-      type: z.literal('read'),
-      ids: z.array(z.uuid()).min(1).max(1000).optional(),
-      upToSeq: z.number().int().nonnegative().optional(),
-      all: z.literal(true).optional(),
-    })
-    .strict()
-    .refine(
-      (f) => [f.ids, f.upToSeq, f.all].filter((v) => v !== undefined).length === 1,
-      'a read frame takes exactly one of ids, upToSeq or all',
-    ),
-  z.object({ type: z.literal('ping') }).strict(),
-]);
+export const clientFrameSchema = z
+  .discriminatedUnion('type', [
+    selectionFrame('seen'),
+    selectionFrame('read'),
+    selectionFrame('unread'),
+    selectionFrame('archive'),
+    selectionFrame('unarchive'),
+    selectionFrame('delete'),
+    z
+      .object({
+        type: z.literal('snooze'),
+        ref,
+        ...selection,
+        until: z.iso.datetime({ offset: true }).optional(),
+        for: z.string().regex(DURATION_PATTERN, 'a duration like 15m, 2h or 7d').optional(),
+      })
+      .strict()
+      .refine(oneSelection, `a snooze frame ${SELECTION_RULE}`)
+      .refine((f) => (f.until === undefined) !== (f.for === undefined), 'a snooze frame takes until or for'),
+    z.object({ type: z.literal('action'), ref, id: uuidSchema, action: z.enum(ACTION_SLOTS) }).strict(),
+    z.object({ type: z.literal('count'), ref, filter: filterRefSchema }).strict(),
+    z.object({ type: z.literal('ping'), ref }).strict(),
+    z.object({ type: z.literal('getPreferences'), ref }).strict(),
+    z.object({ type: z.literal('setPreferences'), ref, preferences: preferencesSchema }).strict(),
+  ])
+  .meta({ id: 'WsClientFrame' });
 
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 
+const counted = { counts: inboxCountsSchema, unread: z.number().int().describe('= counts.unread') };
+
 /** Frames the server sends. */
-export const serverFrameSchema = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('hello'),
-    userId: z.string(),
-    unread: z.number().int(),
-    /** The user's newest seq when the snapshot was taken; resume from the highest seq you hold. */
-    lastSeq: z.number().int(),
-    /** Unread items, or with `since` every item after it; oldest first. */
-    items: z.array(inboxItemSchema),
-    /** More items match than `hello` carries: page on with `since` or the HTTP inbox. */
-    more: z.boolean(),
-  }),
-  z.object({ type: z.literal('message'), item: inboxItemSchema, unread: z.number().int() }),
-  z.object({ type: z.literal('unread'), unread: z.number().int() }),
-  z.object({ type: z.literal('pong') }),
-  z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
-]);
+export const serverFrameSchema = z
+  .discriminatedUnion('type', [
+    z.object({
+      type: z.literal('hello'),
+      userId: z.string(),
+      /** The user's newest seq when the snapshot was taken; resume from the highest seq you hold. */
+      lastSeq: z.number().int(),
+      /** Unread live items, or with `since` every item after it; oldest first. */
+      items: z.array(inboxItemSchema),
+      /** More items match than `hello` carries: page on with `since` or the HTTP inbox. */
+      more: z.boolean(),
+      ...counted,
+    }),
+    z.object({ type: z.literal('message'), item: inboxItemSchema, ...counted }),
+    z.object({
+      type: z.literal('changed'),
+      change: z.enum(CHANGE_NAMES),
+      ids: z.array(z.string()).nullable(),
+      until: z.string().optional(),
+      id: z.string().optional(),
+      action: z.string().optional(),
+      ...counted,
+    }),
+    z.object({ type: z.literal('counts'), ...counted }),
+    z.object({ type: z.literal('ack'), ref: z.string(), updated: z.number().int() }),
+    z.object({
+      type: z.literal('count'),
+      ref: z.string().optional(),
+      filter: filterRefSchema,
+      total: z.number().int(),
+      unread: z.number().int(),
+      unseen: z.number().int(),
+    }),
+    z.object({ type: z.literal('pong'), ref: z.string().optional() }),
+    /** The answer to getPreferences and setPreferences: the user's preferences as they now stand. */
+    z.object({ type: z.literal('preferences'), ref: z.string().optional(), preferences: preferencesSchema }),
+    z.object({ type: z.literal('error'), ref: z.string().optional(), code: z.string(), message: z.string() }),
+  ])
+  .meta({ id: 'WsServerFrame' });
 
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 
@@ -52,7 +116,8 @@ export const CLOSE = {
   tooManySockets: { code: 4010, reason: 'too many sockets for this user: the oldest is closed' },
 } as const;
 
-export type FrameResult = { ok: true; frame: ClientFrame } | { ok: false; code: string; message: string };
+export type FrameResult =
+  { ok: true; frame: ClientFrame } | { ok: false; code: string; message: string; ref?: string };
 
 export function parseClientFrame(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): FrameResult {
   if (isBinary) return { ok: false, code: 'binary_frame', message: 'frames are JSON text' };
@@ -68,7 +133,8 @@ export function parseClientFrame(data: Buffer | ArrayBuffer | Buffer[], isBinary
   const parsed = clientFrameSchema.safeParse(json);
   if (!parsed.success) {
     const message = describeIssues(parsed.error);
-    return { ok: false, code: 'invalid_frame', message };
+    const r = (json as { ref?: unknown } | null)?.ref;
+    return { ok: false, code: 'invalid_frame', message, ...(typeof r === 'string' ? { ref: r } : {}) };
   }
   return { ok: true, frame: parsed.data };
 }

@@ -35,7 +35,10 @@ export function createAdminRefusal(ctx: AppContext): (req: FastifyRequest) => Un
               'user_token',
               'a user token opens the WebSocket and its own inbox only; this route needs an admin token.',
             ]
-          : ['unrecognised', `the bearer token is not an admin token of this deployment.${where}`];
+          : [
+              'unrecognised',
+              `the bearer token is not an admin token or API key of this deployment (a revoked key is refused too).${where}`,
+            ];
     return new UnauthorizedError(message, [{ path: 'headers.authorization', reason }]);
   };
 }

@@ -29,3 +29,17 @@ export function decodeTimeCursor(cursor: string): { at: Date; id: string } {
   const [at, id] = decodeCursor(cursor, createdAtAndId);
   return { at: new Date(at), id };
 }
+
+/**
+ * A keyset page from rows fetched with limit + 1: the first `limit`, and the cursor of the last of them
+ * when there was one more.
+ */
+export function keysetPage<T>(
+  rows: readonly T[],
+  limit: number,
+  cursorOf: (last: T) => string,
+): { items: T[]; nextCursor: string | null } {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
+}

@@ -22,6 +22,7 @@ const TITLES: Record<number, string> = {
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  426: 'Upgrade Required',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
@@ -52,7 +53,11 @@ function problem(
  */
 export function registerProblemHandler(
   app: FastifyInstance,
-  guard?: { prefix: string; allows(req: FastifyRequest): boolean; refusal(req: FastifyRequest): HeraldError },
+  guard?: {
+    prefix: string;
+    allows(req: FastifyRequest): Promise<boolean>;
+    refusal(req: FastifyRequest): HeraldError;
+  },
 ): void {
   app.setErrorHandler((err: FastifyError | HeraldError | Error, req, reply) => {
     let body: Problem;
@@ -89,8 +94,8 @@ export function registerProblemHandler(
     return reply.status(body.status).type('application/problem+json').send(body);
   });
 
-  app.setNotFoundHandler((req, reply) => {
-    if (guard && req.url.startsWith(guard.prefix) && !guard.allows(req)) {
+  app.setNotFoundHandler(async (req, reply) => {
+    if (guard && req.url.startsWith(guard.prefix) && !(await guard.allows(req))) {
       const err = guard.refusal(req);
       return reply
         .status(401)

@@ -20,7 +20,14 @@ export interface JobToSchedule {
   dueAt: Date;
   /** With a key: true moves the existing row to this due time and payload; false (default) keeps it. */
   replace?: boolean;
+  /** 1: claimed before the rest, into the slots a scheduler keeps for it (a critical envelope). */
+  priority?: number;
 }
+
+// The condition only when a priority is asked for, so the planner sees a plain query otherwise.
+const priorityIs = (priority: number | undefined, param: number): string =>
+  priority === undefined ? '' : `AND priority = $${param}::smallint`;
+const priorityParam = (priority: number | undefined): number[] => (priority === undefined ? [] : [priority]);
 
 function toJob(r: ClaimedJob & { dueAt: Date | string }): ClaimedJob {
   return { ...r, dueAt: new Date(r.dueAt) };
@@ -35,13 +42,14 @@ export const jobStore = {
       const part = jobs.filter((j) => (j.replace ?? false) === replace);
       if (!part.length) continue;
       await sql.query(
-        `INSERT INTO "ScheduledJob" (kind, key, payload, "dueAt", "runAt")
-         SELECT u.kind, u.key, u.payload, u.due, u.due
-         FROM unnest($1::text[], $2::text[], $3::text[]::jsonb[], $4::timestamptz[]) AS u(kind, key, payload, due)
+        `INSERT INTO "ScheduledJob" (kind, key, payload, "dueAt", "runAt", priority)
+         SELECT u.kind, u.key, u.payload, u.due, u.due, u.priority
+         FROM unnest($1::text[], $2::text[], $3::text[]::jsonb[], $4::timestamptz[], $5::smallint[])
+           AS u(kind, key, payload, due, priority)
          ON CONFLICT (kind, key) DO ${
            replace
              ? `UPDATE SET payload = EXCLUDED.payload, "dueAt" = EXCLUDED."dueAt", "runAt" = EXCLUDED."runAt",
-                attempts = 0, "claimToken" = NULL, "claimedBy" = NULL, "lastError" = NULL`
+                priority = EXCLUDED.priority, attempts = 0, "claimToken" = NULL, "claimedBy" = NULL, "lastError" = NULL`
              : 'NOTHING'
          }`,
         [
@@ -49,6 +57,7 @@ export const jobStore = {
           part.map((j) => j.key ?? null),
           part.map((j) => JSON.stringify(j.payload ?? null)),
           part.map((j) => j.dueAt.toISOString()),
+          part.map((j) => j.priority ?? 0),
         ],
       );
     }
@@ -56,22 +65,23 @@ export const jobStore = {
 
   /**
    * Takes up to `limit` due rows of the given kinds that nobody holds, oldest due first, and leases them:
-   * their runAt moves `leaseMs` ahead, so they come back by themselves if this claimer dies.
+   * their runAt moves `leaseMs` ahead, so they come back by themselves if this claimer dies. With
+   * `priority`, only rows of that priority.
    */
   async claim(
     sql: SqlClient,
-    opts: { kinds: readonly string[]; limit: number; leaseMs: number; claimedBy: string },
+    opts: { kinds: readonly string[]; limit: number; leaseMs: number; claimedBy: string; priority?: number },
   ): Promise<ClaimedJob[]> {
     const { rows } = await sql.query<ClaimedJob & { dueAt: Date | string }>(
       `UPDATE "ScheduledJob" j
        SET "runAt" = now() + $3 * interval '1 millisecond', attempts = j.attempts + 1,
            "claimToken" = gen_random_uuid(), "claimedBy" = $4
        FROM (SELECT id FROM "ScheduledJob"
-             WHERE "runAt" <= now() AND kind = ANY($1::text[])
+             WHERE "runAt" <= now() AND kind = ANY($1::text[]) ${priorityIs(opts.priority, 5)}
              ORDER BY "runAt" LIMIT $2 FOR UPDATE SKIP LOCKED) due
        WHERE j.id = due.id
        RETURNING j.id::text AS id, j.kind, j.key, j.payload, j."dueAt", j.attempts, j."claimToken"::text AS "claimToken"`,
-      [opts.kinds, opts.limit, opts.leaseMs, opts.claimedBy],
+      [opts.kinds, opts.limit, opts.leaseMs, opts.claimedBy, ...priorityParam(opts.priority)],
     );
     return rows.map(toJob).sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
   },
@@ -86,12 +96,14 @@ export const jobStore = {
     );
   },
 
-  /** Done: the row goes, unless it was rescheduled meanwhile (a new claim token or none). */
-  async complete(sql: SqlClient, job: ClaimedJob): Promise<void> {
-    await sql.query(`DELETE FROM "ScheduledJob" WHERE id = $1::bigint AND "claimToken" = $2::uuid`, [
-      job.id,
-      job.claimToken,
-    ]);
+  /** Done: the rows go, unless one was rescheduled meanwhile (a new claim token or none). */
+  async complete(sql: SqlClient, jobs: readonly ClaimedJob[]): Promise<void> {
+    if (!jobs.length) return;
+    await sql.query(
+      `DELETE FROM "ScheduledJob" j USING unnest($1::bigint[], $2::uuid[]) AS u(id, token)
+       WHERE j.id = u.id AND j."claimToken" = u.token`,
+      [jobs.map((j) => j.id), jobs.map((j) => j.claimToken)],
+    );
   },
 
   /** Releases the row to be claimed again at `runAt` (a retry, or a failure with its error). */
@@ -116,12 +128,16 @@ export const jobStore = {
     );
   },
 
-  /** Milliseconds until the next row of these kinds may be claimed (0 when one is due), or undefined. */
-  async msUntilNext(sql: SqlClient, kinds: readonly string[]): Promise<number | undefined> {
+  /** Milliseconds until the next row of these kinds (and priority) may be claimed (0 when one is due). */
+  async msUntilNext(
+    sql: SqlClient,
+    kinds: readonly string[],
+    priority?: number,
+  ): Promise<number | undefined> {
     const { rows } = await sql.query<{ ms: number | string | null }>(
       `SELECT GREATEST(0, EXTRACT(EPOCH FROM (min("runAt") - now())) * 1000)::float8 AS ms
-       FROM "ScheduledJob" WHERE kind = ANY($1::text[])`,
-      [kinds],
+       FROM "ScheduledJob" WHERE kind = ANY($1::text[]) ${priorityIs(priority, 2)}`,
+      [kinds, ...priorityParam(priority)],
     );
     const ms = rows[0]?.ms;
     return ms === null || ms === undefined ? undefined : Number(ms);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../db/database';
 import type { SqlClient } from '../db/sqlClient';
+import { createCallBatcher } from '../db/callBatcher';
 import { isTransientInfraError } from '../db/transientErrors';
 import { jobStore, type ClaimedJob, type JobToSchedule } from './jobStore';
 
@@ -15,6 +16,11 @@ export interface SchedulerOptions {
   log: FastifyBaseLogger;
   /** Jobs of all kinds this instance runs at once; claims take at most what is free. */
   concurrency?: number;
+  /**
+   * Slots on top of `concurrency` that only rows of priority 1 (critical envelopes) take; those rows are
+   * also claimed first. 0 (default): priorities are not looked at.
+   */
+  reserved?: number;
   /** How long a claim holds a row; renewed while the handler runs, so only a dead claimer loses it. */
   leaseMs?: number;
   /** The longest sleep between looks at the table when no notification comes. */
@@ -41,6 +47,21 @@ const MAX_ERROR_BACKOFF_MS = 5 * 60_000;
 export const schedulerChannel = (schema: string): string => `herald_scheduler_${schema}`.slice(0, 63);
 
 /**
+ * Records jobs in the caller's transaction and wakes every instance's scheduler (`channel` is
+ * schedulerChannel(schema)); for writers that hold no Scheduler, such as the inbox store.
+ */
+export async function scheduleInTransaction(
+  tx: SqlClient,
+  channel: string,
+  jobs: readonly JobToSchedule[],
+): Promise<void> {
+  if (!jobs.length) return;
+  await jobStore.insert(tx, jobs);
+  // Inside a transaction NOTIFY is sent at COMMIT, so other instances never look before the row exists.
+  await tx.query(`SELECT pg_notify($1, '')`, [channel]);
+}
+
+/**
  * Durable due work on Herald's own database (PostgreSQL or PGlite): every job is a ScheduledJob row,
  * claimed in batches with FOR UPDATE SKIP LOCKED and held by a lease (see jobStore). The loop sleeps until
  * the next row is due, a NOTIFY from any instance, or `pollMs`, whichever comes first; timers only wake it,
@@ -49,13 +70,14 @@ export const schedulerChannel = (schema: string): string => `herald_scheduler_${
 export function createScheduler(opts: SchedulerOptions): Scheduler {
   const { db, log } = opts;
   const concurrency = opts.concurrency ?? 64;
+  const reserved = opts.reserved ?? 0;
   const leaseMs = opts.leaseMs ?? 60_000;
   const pollMs = opts.pollMs ?? 5_000;
   const errorBackoffMs = opts.errorBackoffMs ?? 1_000;
   const claimedBy = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const channel = schedulerChannel(db.schema);
   const handlers = new Map<string, JobHandler>();
-  const running = new Map<string, { job: ClaimedJob; done: Promise<void> }>();
+  const running = new Map<string, { job: ClaimedJob; done: Promise<void>; urgent: boolean }>();
   let started = false;
   let stopping = false;
   let loopDone: Promise<void> = Promise.resolve();
@@ -81,6 +103,13 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       wake = done;
     });
 
+  // The jobs finished together go in one statement (and one commit): a burst of due rows (100,000 sends
+  // scheduled for the same second) otherwise paid a commit flush per row.
+  const complete = createCallBatcher(async (jobs: ClaimedJob[]) => {
+    await jobStore.complete(db.sql, jobs);
+    return jobs.map(() => undefined);
+  });
+
   async function settle(job: ClaimedJob, outcome: JobOutcome | { error: unknown }): Promise<void> {
     for (let delay = 500; ; delay = Math.min(delay * 2, 15_000)) {
       try {
@@ -93,7 +122,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         } else if (outcome) {
           await jobStore.release(db.sql, job, { runAt: outcome.retryAt, payload: outcome.payload });
         } else {
-          await jobStore.complete(db.sql, job);
+          await complete(job);
         }
         return;
       } catch (err) {
@@ -107,7 +136,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     }
   }
 
-  function run(job: ClaimedJob): void {
+  function run(job: ClaimedJob, urgent = false): void {
     const handler = handlers.get(job.kind) as JobHandler;
     const done = (async () => {
       let outcome: JobOutcome | { error: unknown };
@@ -125,7 +154,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       running.delete(job.id);
       poke();
     });
-    running.set(job.id, { job, done });
+    running.set(job.id, { job, done, urgent });
   }
 
   async function loop(): Promise<void> {
@@ -134,13 +163,20 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     while (!stopping) {
       woken = false;
       try {
-        const free = concurrency - running.size;
+        const claim = (limit: number, priority?: number) =>
+          jobStore.claim(db.sql, { kinds, limit, leaseMs, claimedBy, priority });
+        let urgentJobs: ClaimedJob[] = [];
+        if (reserved > 0 && running.size < concurrency + reserved) {
+          urgentJobs = await claim(concurrency + reserved - running.size, 1);
+          for (const job of urgentJobs) run(job, true);
+        }
+        const normalRunning = [...running.values()].filter((r) => !r.urgent).length;
+        const free = Math.min(concurrency - normalRunning, concurrency + reserved - running.size);
         if (free > 0) {
-          const jobs = await jobStore.claim(db.sql, { kinds, limit: free, leaseMs, claimedBy });
+          const jobs = await claim(free, reserved > 0 ? 0 : undefined);
           for (const job of jobs) run(job);
           failures = 0;
-          if (jobs.length === free) continue;
-          if (jobs.length) continue;
+          if (jobs.length || urgentJobs.length) continue;
           const next = await jobStore.msUntilNext(db.sql, kinds);
           if (next === 0) {
             // Due rows exist but others hold them (or SKIP LOCKED passed them): look again shortly.
@@ -148,6 +184,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
             continue;
           }
           await sleep(Math.min(next ?? pollMs, pollMs));
+        } else if (reserved > 0 && running.size < concurrency + reserved) {
+          failures = 0;
+          if (urgentJobs.length) continue;
+          // Full of other work: a new critical row wakes this loop (NOTIFY); one that comes due does not.
+          const next = await jobStore.msUntilNext(db.sql, kinds, 1);
+          await sleep(Math.min(next === 0 ? 250 : (next ?? pollMs), pollMs));
         } else {
           await sleep(pollMs);
         }
@@ -167,9 +209,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     },
     async schedule(jobs, tx) {
       const list = Array.isArray(jobs) ? (jobs as JobToSchedule[]) : [jobs as JobToSchedule];
-      await jobStore.insert(tx ?? db.sql, list);
-      // Inside a transaction NOTIFY is sent at COMMIT, so other instances never look before the row exists.
-      await (tx ?? db.sql).query(`SELECT pg_notify($1, '')`, [channel]);
+      await scheduleInTransaction(tx ?? db.sql, channel, list);
       if (!tx) poke();
     },
     unschedule: (kind, key) => jobStore.removeKey(db.sql, kind, key),

@@ -5,7 +5,7 @@ import type { CancelOutcome } from '../delivery/cancelMessage';
 export interface HeraldApiOptions {
   /** e.g. https://herald.internal:3000 */
   baseUrl: string;
-  /** An admin token (HERALD_ADMIN_TOKENS). */
+  /** An API key with the `publish` scope (`herald keys create <name> publish`), or an admin token. */
   token: string;
 }
 
@@ -26,7 +26,7 @@ export async function cancelOverHttp(
   by?: string,
 ): Promise<CancelOutcome> {
   if (!api)
-    throw new CancelError('cancel needs the `api` option (baseUrl and an admin token)', 'not_configured');
+    throw new CancelError('cancel needs the `api` option (baseUrl and a publish key)', 'not_configured');
   const res = await fetch(`${api.baseUrl.replace(/\/$/, '')}/v1/messages/${encodeURIComponent(id)}/cancel`, {
     method: 'POST',
     headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json' },

@@ -1,3 +1,4 @@
+import { context, trace, type Span } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import type { Database } from '../db/database';
@@ -5,7 +6,9 @@ import { HeraldError, OperatorError } from '../errors';
 import type { ChannelAccountType } from '../generated/prisma/enums';
 import type { ImBus } from '../inbox/imBus';
 import type { InboxStore } from '../inbox/inboxStore';
+import { createEgressGuard, type AllowedHost, type EgressGuard } from './egress';
 import type { JobBase, SendOutcome, Sender } from './sender';
+import { endAttemptSpan, startAttemptSpan } from './attemptSpan';
 
 /**
  * The one interface a channel implements. A channel is a folder `src/senders/<name>/` whose `index.ts`
@@ -53,6 +56,11 @@ export interface AccountTypeSpec<
    * channel whose type is not defaultable and that names no account is warned of at save.
    */
   defaultable?: boolean;
+  /**
+   * The URLs this config makes Herald call (a robot's webhook, an API base), checked against the channel's
+   * vendor hosts and HERALD_WEBHOOK_ALLOW_HOSTS when the account is saved. Undefined: hosts are free (SMTP).
+   */
+  egressUrls?(input: z.infer<Input>): string[];
   /**
    * A PUT that leaves a secret out keeps the stored one; when the PUT changes where that secret would go
    * (a host, a port, TLS), this names what changed and which stored secrets must be sent again, so an
@@ -104,10 +112,46 @@ export interface SenderDeps {
   imBus: ImBus;
   /** Called after a channel account changed, here or on another instance; returns an unsubscribe. */
   onAccountChange(listener: (name: string) => void): () => void;
+  /** HERALD_WEBHOOK_ALLOW_HOSTS: hosts beyond the vendors' own that senders may reach. */
+  webhookAllowHosts: readonly AllowedHost[];
+  /** What the audience side offers senders (src/audience, wired in src/runtime.ts); tests may leave it out. */
+  audience?: SenderAudience;
 }
 
-/** A send slot of the channel's concurrency limit. */
-export type SendSlot = <T>(fn: () => Promise<T>) => Promise<T>;
+/** The audience side as senders see it: nothing of its modules, only these two calls. */
+export interface SenderAudience {
+  /** The signed link that turns this kind of mail off for this person (List-Unsubscribe). */
+  unsubscribeUrl(scope: {
+    /** The channel the link comes by, which one click turns the category off on. */
+    channel: string;
+    userId?: string;
+    address: string;
+    category: string | null;
+    deliveryId: string;
+  }): string;
+  /** Records that an address's mailbox does not exist (a permanent answer), so no send goes there again. */
+  addressRejected(rejected: {
+    address: string;
+    detail: string;
+    messageId: string;
+    deliveryId: string;
+  }): Promise<void>;
+}
+
+/** The egress guard of a channel's sender: its own vendor hosts plus HERALD_WEBHOOK_ALLOW_HOSTS. */
+export function egressOf(
+  channel: { vendorHosts: readonly string[]; account?: { label: string } },
+  deps: Pick<SenderDeps, 'webhookAllowHosts'>,
+): EgressGuard {
+  return createEgressGuard({
+    vendorHosts: channel.vendorHosts,
+    allowHosts: deps.webhookAllowHosts,
+    label: channel.account?.label ?? 'vendor',
+  });
+}
+
+/** A send slot of the channel's concurrency limit; a critical send is served first (concurrencyLimit.ts). */
+export type SendSlot = <T>(fn: () => Promise<T>, opts?: { critical?: boolean }) => Promise<T>;
 
 /** Recipient fields every channel sees, beside those it adds itself. */
 export interface CommonRecipient {
@@ -117,6 +161,12 @@ export interface CommonRecipient {
 /** A recipient as one channel sees it: the common fields and the channel's own. */
 export type RecipientOf<S extends z.ZodRawShape> = CommonRecipient & z.infer<z.ZodObject<S>>;
 type Infer<S extends z.ZodRawShape> = RecipientOf<S>;
+
+/** A rendered field the vendor caps, and its cap in UTF-8 bytes. */
+export interface TextLimit {
+  field: string;
+  bytes: number;
+}
 
 /** What a channel's own check found wrong with a template part. */
 export interface PartIssue {
@@ -202,6 +252,20 @@ export interface ChannelSpec<
    * locale override merged over its base part); an empty list when the part is fine.
    */
   checkPart?(part: z.infer<Part>): PartIssue[];
+  /**
+   * The longest the rendered part's main text may be, in UTF-8 bytes, where the vendor refuses longer;
+   * a digest over it is cut to fit with "… and N more". Undefined: no limit that matters.
+   */
+  textLimit?(rendered: z.infer<Rendered>): TextLimit | undefined;
+  /** Its deliveries can become `read` (the recipient opened what was sent): what escalate.unless "read" watches. */
+  readable?: boolean;
+  /** What a person calls it, on pages they see (the preferences page); the name when omitted. */
+  label?: string;
+  /**
+   * Its addresses are kept on the suppression list (a mailbox that does not exist, an unsubscribe of an
+   * address without a user id), which is checked before every send of the channel.
+   */
+  suppressible?: boolean;
   /** The channel-account type, if the channel has accounts. */
   account?: Account;
   /** Default concurrent sends; `HERALD_CONCURRENCY_<NAME>` overrides it. */
@@ -217,6 +281,11 @@ export interface ChannelSpec<
   createSender(deps: SenderDeps): Sender<Job>;
   /** A later check of accepted sends, if the vendor can accept and then drop a message. */
   followUp?: FollowUpSpec<Job>;
+  /**
+   * The rendered part of the one message "send a test" sends through the account `account` (POST
+   * /v1/channel-accounts/:name/test); `text` says what it is. Undefined: its accounts offer no test.
+   */
+  testMessage?(account: string, text: { title: string; body: string }): z.infer<Rendered>;
 }
 
 /** One claimed delivery to send: its job base, the rendered parts of its recipient, the recipient. */
@@ -276,11 +345,17 @@ export interface AnyChannel {
   readonly recordFields?: readonly string[];
   /** Called with a part that passed `part` (method syntax: each channel takes its own part type). */
   checkPart?(part: Record<string, unknown>): PartIssue[];
+  /** Called with a part that passed `rendered`. */
+  textLimit?(rendered: Record<string, unknown>): TextLimit | undefined;
+  readonly readable?: boolean;
+  readonly label?: string;
+  readonly suppressible?: boolean;
   readonly account?: AnyAccountType;
   readonly concurrency: number;
   readonly budget?: { perWindow: number; windowMs: number };
   readonly vendorHosts: readonly string[];
   address(recipient: never): string | undefined;
+  testMessage?(account: string, text: { title: string; body: string }): Record<string, unknown>;
   createSender(deps: SenderDeps): Sender<JobBase>;
   readonly followUp?: {
     delaysMs: readonly number[];
@@ -296,6 +371,10 @@ export interface AnyChannel {
 }
 
 export type JobOf<C> = C extends { createSender(deps: SenderDeps): Sender<infer J> } ? J : never;
+
+/** The duration an attempt is recorded with: the time it took, unless the outcome must not show it. */
+const recordedDuration = (outcome: SendOutcome, tookMs: number): number =>
+  outcome.kind === 'retryable' && outcome.concealDuration ? 0 : tookMs;
 
 const failedWith = (err: unknown): SendOutcome => ({
   kind: 'retryable',
@@ -361,19 +440,37 @@ export function defineChannel<
         if (sender.sendMany && (jobs.length > 1 || spec.followUp)) {
           const sendMany = sender.sendMany.bind(sender);
           const started = now();
-          const outcomes = await limited(() => sendMany(jobs)).catch((err: unknown) =>
-            jobs.map(() => failedWith(err)),
-          );
+          let spans: Span[] = [];
+          const outcomes = await limited(
+            () => {
+              spans = jobs.map((job) => startAttemptSpan(spec.name, job));
+              return sendMany(jobs);
+            },
+            // One envelope's jobs: one template, so all critical or none.
+            { critical: jobs[0]?.critical === true },
+          ).catch((err: unknown) => jobs.map(() => failedWith(err)));
           const each = (now() - started) / jobs.length;
-          return outcomes.map((outcome) => ({ outcome, durationMs: each }));
+          return outcomes.map((outcome, i) => {
+            const span = spans[i];
+            if (span) endAttemptSpan(span, outcome);
+            return { outcome, durationMs: recordedDuration(outcome, each) };
+          });
         }
         return Promise.all(
           jobs.map((job) =>
-            limited(async () => {
-              const started = now();
-              const outcome = await sender.send(job).catch(failedWith);
-              return { outcome, durationMs: now() - started };
-            }),
+            limited(
+              async () => {
+                const started = now();
+                const span = startAttemptSpan(spec.name, job);
+                // Active while it runs: what the send does itself (IM's push to the gateways) nests under it.
+                const outcome = await context
+                  .with(trace.setSpan(context.active(), span), () => sender.send(job))
+                  .catch(failedWith);
+                endAttemptSpan(span, outcome);
+                return { outcome, durationMs: recordedDuration(outcome, now() - started) };
+              },
+              { critical: job.critical === true },
+            ),
           ),
         );
       }

@@ -30,6 +30,10 @@ export const channelByName: ReadonlyMap<ChannelName, ChannelDefinition> = new Ma
 );
 
 export const accountTypes = accountTypesOf(channels);
+
+/** The vendor hosts of the channels that send through accounts of this type. */
+export const vendorHostsOf = (account: { type: string }): string[] =>
+  channels.flatMap((c) => (c.account?.type === account.type ? [...c.vendorHosts] : []));
 type AccountTypeName = NonNullable<ChannelDefinition['account']>['type'];
 type AccountSecretName = keyof NonNullable<ChannelDefinition['account']>['secrets'] & string;
 export const ACCOUNT_TYPES = accountTypes.map((a) => a.type) as [AccountTypeName, ...AccountTypeName[]];

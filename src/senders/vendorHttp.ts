@@ -1,4 +1,5 @@
 import axios, { isAxiosError } from 'axios';
+import { EgressRefusedError, type EgressGuard } from './egress';
 import type { SendOutcome } from './sender';
 
 /** A vendor's raw answer: the status and the body as text, so a non-JSON answer is seen as such. */
@@ -9,26 +10,35 @@ export interface VendorAnswer {
 
 /**
  * One JSON request to a vendor with a per-call config (no shared axios instance), answering whatever came
- * back; only a request that got no answer (timeout, network) throws.
+ * back; only a request that got no answer (timeout, network) throws, and one the egress guard refuses
+ * (the URL, or the address its host resolved to) throws an EgressRefusedError before anything is sent.
  */
 export async function requestVendor(
+  egress: EgressGuard,
   method: 'GET' | 'POST',
   url: string,
   body: unknown,
   timeoutMs: number,
 ): Promise<VendorAnswer> {
-  const res = await axios.request<string>({
-    method,
-    url,
-    data: method === 'POST' ? body : undefined,
-    timeout: timeoutMs,
-    headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
-    responseType: 'text',
-    transformResponse: (data: unknown) => data,
-    validateStatus: () => true,
-    maxRedirects: 0,
-  });
-  return { status: res.status, body: typeof res.data === 'string' ? res.data : String(res.data ?? '') };
+  egress.checkUrl(url);
+  try {
+    const res = await axios.request<string>({
+      method,
+      url,
+      data: method === 'POST' ? body : undefined,
+      timeout: timeoutMs,
+      headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
+      responseType: 'text',
+      transformResponse: (data: unknown) => data,
+      validateStatus: () => true,
+      maxRedirects: 0,
+      lookup: egress.lookupFor(url),
+    });
+    return { status: res.status, body: typeof res.data === 'string' ? res.data : String(res.data ?? '') };
+  } catch (err) {
+    if (isAxiosError(err) && err.cause instanceof EgressRefusedError) throw err.cause;
+    throw err;
+  }
 }
 
 /** The answer's JSON object, or undefined when it is not one. */
@@ -65,8 +75,13 @@ export function classifyHttpStatus(
   return { kind, code: `${prefix}_http_${status}`, message: `HTTP ${status}${snippet(answer.body, mask)}` };
 }
 
-/** The request never got an answer: a timeout or a network failure, both worth another try. */
+/**
+ * The request never got an answer: a timeout or a network failure, both worth another try; or it was
+ * never made, because its host is not allowed, which no retry changes.
+ */
 export function classifyRequestError(prefix: string, err: unknown, mask: Mask): SendOutcome {
+  if (err instanceof EgressRefusedError)
+    return { kind: 'permanent', code: `${prefix}_host_not_allowed`, message: mask(err.message) };
   if (isAxiosError(err)) {
     const timedOut = err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT';
     return {

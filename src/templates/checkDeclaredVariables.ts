@@ -1,5 +1,6 @@
 import { CHANNELS, recipientFieldsSchema } from '../contract/envelope';
 import type { TemplateChannels, TemplateLocales, TemplateVariables } from '../contract/template';
+import { DIGEST_VARIABLES } from '../contract/templatePolicy';
 import { ValidationError } from '../errors';
 import { parseVariableName } from './checkVariables';
 import type { LiquidEngines } from './liquidEngine';
@@ -25,10 +26,39 @@ const ALWAYS_IN_SCOPE = [...Object.keys(recipientFieldsSchema.shape), 'recipient
  */
 export function assertDeclaredVariables(
   engines: LiquidEngines,
-  content: { variables: TemplateVariables; channels: TemplateChannels; locales: TemplateLocales },
+  content: {
+    variables: TemplateVariables;
+    channels: TemplateChannels;
+    locales: TemplateLocales;
+    digest?: unknown;
+  },
 ): void {
+  const found = findUndeclaredVariables(engines, content);
+  const first = found[0];
+  if (!first) return;
+  const where = `${first.locale ? `locales.${first.locale}.` : ''}${first.channel}.${first.field}`;
+  const hint = first.didYouMean ? ` (did you mean ${first.didYouMean}?)` : '';
+  const more = found.length > 1 ? ` (and ${found.length - 1} more)` : '';
+  throw new ValidationError(
+    'undeclared_variable',
+    `${where} uses ${first.variable}, which the template does not declare${hint}; declare it in variables or use a recipient field${more}`,
+    found,
+  );
+}
+
+/** Every use of an undeclared variable, by channel, field and locale (what the console marks in place). */
+export function findUndeclaredVariables(
+  engines: LiquidEngines,
+  content: {
+    variables: TemplateVariables;
+    channels: TemplateChannels;
+    locales: TemplateLocales;
+    digest?: unknown;
+  },
+): UndeclaredVariable[] {
   const declared = Object.keys(content.variables).map((k) => parseVariableName(k).name);
-  const known = new Set([...declared, ...ALWAYS_IN_SCOPE]);
+  // A digest's message sees the collected events and their count beside the latest event's data.
+  const known = new Set([...declared, ...ALWAYS_IN_SCOPE, ...(content.digest ? DIGEST_VARIABLES : [])]);
   const found: UndeclaredVariable[] = [];
   const scan = (parts: Partial<Record<string, object>>, locale?: string) => {
     for (const channel of CHANNELS) {
@@ -52,14 +82,5 @@ export function assertDeclaredVariables(
   };
   scan(content.channels);
   for (const [locale, override] of Object.entries(content.locales)) scan(override, locale);
-  const first = found[0];
-  if (!first) return;
-  const where = `${first.locale ? `locales.${first.locale}.` : ''}${first.channel}.${first.field}`;
-  const hint = first.didYouMean ? ` (did you mean ${first.didYouMean}?)` : '';
-  const more = found.length > 1 ? ` (and ${found.length - 1} more)` : '';
-  throw new ValidationError(
-    'undeclared_variable',
-    `${where} uses ${first.variable}, which the template does not declare${hint}; declare it in variables or use a recipient field${more}`,
-    found,
-  );
+  return found;
 }

@@ -29,10 +29,21 @@ export interface RenderClock {
   readonly cpu: NodeJS.CpuUsage;
 }
 
-export const startRenderClock = (): RenderClock => ({
-  startedAt: performance.now(),
-  cpu: process.cpuUsage(),
-});
+/**
+ * Renders that start within this long of a clock's start share it. Reading the CPU time is a system call
+ * (getrusage), and a burst renders thousands of fields a millisecond apart: one reading per field was 4 % of
+ * the consumer's busy time in the dispatch-im-1 profile. A shared clock starts at most this early, for wall
+ * and CPU time alike, which moves a verdict on a limit of tens of milliseconds by next to nothing.
+ */
+const CLOCK_REUSE_MS = 1;
+let lastClock: RenderClock | undefined;
+
+export function startRenderClock(): RenderClock {
+  const now = performance.now();
+  if (lastClock && now - lastClock.startedAt < CLOCK_REUSE_MS) return lastClock;
+  lastClock = { startedAt: now, cpu: process.cpuUsage() };
+  return lastClock;
+}
 
 export type LimitVerdict =
   | { verdict: 'own_work'; cpuMs: number; wallMs: number }

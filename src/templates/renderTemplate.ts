@@ -1,5 +1,6 @@
 import { CHANNELS, recipientFieldsSchema, type ChannelName, type Recipient } from '../contract/envelope';
 import type { RenderedParts, TemplateVariables } from '../contract/template';
+import { DIGEST_VARIABLES } from '../contract/templatePolicy';
 import { ValidationError } from '../errors';
 import {
   createLiquidEngines,
@@ -165,7 +166,10 @@ export function createTemplateRenderer(
       const key = `${version.id}\u0000${locale ?? ''}`;
       const compiled = compile(key, version, locale);
       const shared = sharedOutputs(key, input.data);
-      const scope = renderScope(version.variables, input.data, input.recipient);
+      // A digest template's parts may use events and count, which only a digest message's data holds
+      // (an onRateLimit template also sends envelopes one by one): null elsewhere, as an absent optional.
+      const digestNames = version.policy?.digest ? DIGEST_VARIABLES : [];
+      const scope = renderScope(version.variables, input.data, input.recipient, digestNames);
       const out: Record<string, Record<string, unknown>> = {};
       for (const channel of input.channels ?? CHANNELS) {
         const part = compiled[channel];
@@ -199,11 +203,14 @@ export function renderScope(
   variables: TemplateVariables,
   data: Record<string, unknown>,
   recipient: Partial<Recipient> = {},
+  /** Names beside the declared variables that are null unless `data` has them. */
+  optional: readonly string[] = [],
 ): Record<string, unknown> {
   const scope: Record<string, unknown> = {};
   for (const field of RECIPIENT_FIELDS) scope[field] = recipient[field] ?? null;
   scope.recipient = { ...scope };
   for (const declared of Object.keys(variables)) scope[parseVariableName(declared).name] = null;
+  for (const name of optional) scope[name] = null;
   for (const [k, v] of Object.entries(data)) if (v !== undefined) scope[k] = v;
   return scope;
 }

@@ -1,4 +1,5 @@
 import type { TemplateChannels, TemplateLocales, TemplateVariables } from '../contract/template';
+import type { TemplatePolicy } from '../contract/templatePolicy';
 
 /** One immutable template version as dispatch and preview use it; `id` keys the parse cache. */
 export interface StoredTemplateVersion {
@@ -7,7 +8,11 @@ export interface StoredTemplateVersion {
   code: string;
   version: number;
   name: string;
+  category: string | null;
+  critical: boolean;
   variables: TemplateVariables;
   channels: TemplateChannels;
   locales: TemplateLocales;
+  /** Absent: no digest (versions built by hand in tests). */
+  policy?: TemplatePolicy;
 }

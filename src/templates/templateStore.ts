@@ -11,21 +11,24 @@ import {
   type TemplateView,
   type UpdateTemplateInput,
 } from '../contract/template';
+import { policyOf, templatePolicySchema } from '../contract/templatePolicy';
+import type { AuditInTx } from '../audit/auditLog';
 import type { Database } from '../db/database';
 import { Prisma, type Template, type TemplateVersion } from '../generated/prisma/client';
 import { ConflictError, NotFoundError } from '../errors';
-import { decodeTimeCursor, encodeTimeCursor } from '../http/cursor';
+import { decodeTimeCursor, encodeTimeCursor, keysetPage } from '../http/cursor';
 import type { StoredTemplateVersion } from './storedTemplateVersion';
 
 /** Prisma-backed template rows; knows nothing of rendering or caching. */
 export interface TemplateStore {
-  create(input: CreateTemplateInput): Promise<TemplateView>;
+  /** Each write takes `audit`, the change's audit row, and writes it in the write's transaction. */
+  create(input: CreateTemplateInput, audit?: AuditInTx<TemplateView>): Promise<TemplateView>;
   list(query: TemplateListQuery): Promise<TemplateList>;
   /** The template with the content of `version` (the current one when omitted). */
   get(code: string, version?: number): Promise<TemplateView>;
   /** Writes version n+1 and makes it current; an archived template becomes active again. */
-  update(code: string, input: UpdateTemplateInput): Promise<TemplateView>;
-  archive(code: string): Promise<TemplateView>;
+  update(code: string, input: UpdateTemplateInput, audit?: AuditInTx<TemplateView>): Promise<TemplateView>;
+  archive(code: string, audit?: AuditInTx<TemplateView>): Promise<TemplateView>;
   versions(code: string): Promise<TemplateVersionView[]>;
   /** The stored version (`version` omitted: the current one); undefined when code or version is unknown. */
   findVersion(
@@ -38,12 +41,28 @@ const channelList = (channels: TemplateChannels): string[] =>
   CHANNELS.filter((c) => channels[c] !== undefined);
 const json = (v: unknown): Prisma.InputJsonValue => v as Prisma.InputJsonValue;
 
+/** The columns of a stored version, the same for a new template and for a new version of one. */
+function versionFields(input: CreateTemplateInput | UpdateTemplateInput) {
+  return {
+    name: input.name,
+    category: input.category ?? null,
+    critical: input.critical,
+    variables: json(input.variables),
+    channels: json(input.channels),
+    locales: json(input.locales),
+    policy: json(policyOf(input)),
+  };
+}
+
 function content(v: TemplateVersion) {
   return {
+    category: v.category,
+    critical: v.critical,
     // Stored as JSON; parsed with the same schemas the version was validated with on write.
     variables: variablesSchema.parse(v.variables),
     channels: templateChannelsSchema.parse(v.channels),
     locales: templateLocalesSchema.parse(v.locales),
+    ...templatePolicySchema.parse(v.policy),
   };
 }
 
@@ -80,28 +99,29 @@ export function createTemplateStore(db: Database): TemplateStore {
   }
 
   return {
-    async create(input) {
+    async create(input, audit) {
       try {
-        const t = await prisma.template.create({
-          data: {
-            code: input.code,
-            name: input.name,
-            description: input.description ?? null,
-            currentVersion: 1,
-            channels: channelList(input.channels),
-            versions: {
-              create: {
-                version: 1,
-                name: input.name,
-                variables: json(input.variables),
-                channels: json(input.channels),
-                locales: json(input.locales),
+        return await prisma.$transaction(async (tx) => {
+          const t = await tx.template.create({
+            data: {
+              code: input.code,
+              name: input.name,
+              description: input.description ?? null,
+              currentVersion: 1,
+              channels: channelList(input.channels),
+              versions: {
+                create: {
+                  version: 1,
+                  ...versionFields(input),
+                },
               },
             },
-          },
-          include: { versions: true },
+            include: { versions: true },
+          });
+          const view = toView(t, t.versions[0] as TemplateVersion);
+          await audit?.({ prisma: tx }, view);
+          return view;
         });
-        return toView(t, t.versions[0] as TemplateVersion);
       } catch (err) {
         if (isUniqueViolation(err))
           throw new ConflictError(
@@ -127,8 +147,9 @@ export function createTemplateStore(db: Database): TemplateStore {
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: query.limit + 1,
       });
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
+      const { items: page, nextCursor } = keysetPage(rows, query.limit, (last) =>
+        encodeTimeCursor(last.createdAt, last.id),
+      );
       return {
         items: page.map((t) => ({
           id: t.id,
@@ -143,7 +164,7 @@ export function createTemplateStore(db: Database): TemplateStore {
           createdAt: t.createdAt.toISOString(),
           updatedAt: t.updatedAt.toISOString(),
         })),
-        nextCursor: rows.length > query.limit && last ? encodeTimeCursor(last.createdAt, last.id) : null,
+        nextCursor,
       };
     },
 
@@ -156,7 +177,7 @@ export function createTemplateStore(db: Database): TemplateStore {
       return toView(t, v);
     },
 
-    async update(code, input) {
+    async update(code, input, audit) {
       return prisma.$transaction(async (tx) => {
         // The increment takes the row lock, so concurrent PUTs get consecutive version numbers.
         const t = await tx.template
@@ -179,29 +200,32 @@ export function createTemplateStore(db: Database): TemplateStore {
           data: {
             templateId: t.id,
             version: t.currentVersion,
-            name: input.name,
-            variables: json(input.variables),
-            channels: json(input.channels),
-            locales: json(input.locales),
+            ...versionFields(input),
           },
         });
-        return toView(t, v);
+        const view = toView(t, v);
+        await audit?.({ prisma: tx }, view);
+        return view;
       });
     },
 
-    async archive(code) {
-      const t = await prisma.template
-        .update({
-          where: { code },
-          data: { status: 'archived' },
-          include: { versions: { orderBy: { version: 'desc' }, take: 1 } },
-        })
-        .catch((err: unknown) => {
-          if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025')
-            throw new NotFoundError('template', code);
-          throw err;
-        });
-      return toView(t, t.versions[0] as TemplateVersion);
+    async archive(code, audit) {
+      return prisma.$transaction(async (tx) => {
+        const t = await tx.template
+          .update({
+            where: { code },
+            data: { status: 'archived' },
+            include: { versions: { orderBy: { version: 'desc' }, take: 1 } },
+          })
+          .catch((err: unknown) => {
+            if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025')
+              throw new NotFoundError('template', code);
+            throw err;
+          });
+        const view = toView(t, t.versions[0] as TemplateVersion);
+        await audit?.({ prisma: tx }, view);
+        return view;
+      });
     },
 
     async versions(code) {
@@ -228,7 +252,10 @@ export function createTemplateStore(db: Database): TemplateStore {
           code: t.code,
           version: v.version,
           name: v.name,
-          ...content(v),
+          ...(({ digest, escalate, fallback, throttle, dedupe, ...rest }) => ({
+            ...rest,
+            policy: policyOf({ digest, escalate, fallback, throttle, dedupe }),
+          }))(content(v)),
         },
       };
     },

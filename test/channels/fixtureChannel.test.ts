@@ -32,6 +32,7 @@ function bind(senders: SenderOverrides<typeof withPager>) {
       inbox: unused as InboxStore,
       imBus: createLocalImBus(),
       onAccountChange: () => () => undefined,
+      webhookAllowHosts: [],
     },
     slotFor: () => undefined,
     senders,

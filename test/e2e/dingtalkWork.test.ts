@@ -2,7 +2,12 @@ import { createHeraldPublisher, type HeraldPublisher } from '../../src/sdk/publi
 import { startFakeDingTalkWork, type FakeDingTalkWork } from '../senders/support/fakeDingTalkWork';
 import { SAME_CONTENT_RULE } from '../senders/support/fakeDingTalkWork';
 import { TEST_AMQP_URL, describeWith } from '../support/services';
-import { createTestDeployment, eventually, type TestDeployment } from '../support/testHerald';
+import {
+  createTestDeployment,
+  eventually,
+  type TestDeployment,
+  LOCAL_VENDOR_FAKES,
+} from '../support/testHerald';
 import { heraldApi, type DeliveryWithAttempts } from '../support/heraldApi';
 import { startTlsFront, trustTlsFront, type TlsFront } from './support/tlsFront';
 
@@ -28,7 +33,7 @@ describeWith(['postgres', 'rabbitmq'], 'e2e: DingTalk work notifications through
     front = await startTlsFront(dingtalk.baseUrl);
     untrust = trustTlsFront();
     // The later check's rounds in fractions of a second instead of 1, 5 and 30 minutes.
-    dep = createTestDeployment({ HERALD_FOLLOW_UP_DELAYS: '300ms,600ms,1s' });
+    dep = createTestDeployment({ ...LOCAL_VENDOR_FAKES, HERALD_FOLLOW_UP_DELAYS: '300ms,600ms,1s' });
     const h = await dep.start();
     api = heraldApi(h.baseUrl);
     sdk = await createHeraldPublisher({ url: TEST_AMQP_URL, prefix: dep.prefix });

@@ -3,7 +3,7 @@ import { createHeraldPublisher, type HeraldPublisher } from '../../src/sdk/publi
 import { startFakeFeishu, type FakeFeishu } from '../senders/support/fakeFeishu';
 import { vendorNow } from '../senders/support/fakeVendor';
 import { TEST_AMQP_URL, describeWith } from '../support/services';
-import { createTestDeployment, type TestDeployment } from '../support/testHerald';
+import { createTestDeployment, type TestDeployment, LOCAL_VENDOR_FAKES } from '../support/testHerald';
 import { heraldApi } from '../support/heraldApi';
 import { startTlsFront, trustTlsFront, type TlsFront } from './support/tlsFront';
 
@@ -44,7 +44,7 @@ describeWith(['postgres', 'rabbitmq'], 'e2e: a Feishu robot post through RabbitM
     bot = await startFakeFeishu({ secret: SECRET });
     front = await startTlsFront(bot.webhook);
     untrust = trustTlsFront();
-    dep = createTestDeployment();
+    dep = createTestDeployment(LOCAL_VENDOR_FAKES);
     const h = await dep.start();
     api = heraldApi(h.baseUrl);
     sdk = await createHeraldPublisher({ url: TEST_AMQP_URL, prefix: dep.prefix });

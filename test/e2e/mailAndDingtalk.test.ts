@@ -1,7 +1,12 @@
 import { startFakeRobot, type FakeRobot } from '../senders/support/fakeRobot';
 import { startSmtpSink, type SmtpSink } from '../senders/support/smtpSink';
 import { describeWith } from '../support/services';
-import { createTestDeployment, type TestDeployment, type TestHerald } from '../support/testHerald';
+import {
+  createTestDeployment,
+  type TestDeployment,
+  type TestHerald,
+  LOCAL_VENDOR_FAKES,
+} from '../support/testHerald';
 import { heraldApi, type DeliveryWithAttempts } from '../support/heraldApi';
 import { startTlsFront, trustTlsFront, type TlsFront } from './support/tlsFront';
 
@@ -53,7 +58,7 @@ describeWith(['postgres', 'rabbitmq'], 'e2e: one envelope over mail and DingTalk
     robot = await startFakeRobot({ secret: ROBOT_SECRET });
     front = await startTlsFront(robot.url);
     untrust = trustTlsFront();
-    dep = createTestDeployment();
+    dep = createTestDeployment(LOCAL_VENDOR_FAKES);
     h = await dep.start();
     api = heraldApi(h.baseUrl);
 

@@ -1,7 +1,7 @@
 import { createHeraldPublisher, type HeraldPublisher } from '../../src/sdk/publisher';
 import { startFakeWecom, type FakeWecom } from '../senders/support/fakeWecom';
 import { TEST_AMQP_URL, describeWith } from '../support/services';
-import { createTestDeployment, type TestDeployment } from '../support/testHerald';
+import { createTestDeployment, type TestDeployment, LOCAL_VENDOR_FAKES } from '../support/testHerald';
 import { heraldApi } from '../support/heraldApi';
 import { startTlsFront, trustTlsFront, type TlsFront } from './support/tlsFront';
 
@@ -22,7 +22,7 @@ describeWith(['postgres', 'rabbitmq'], 'e2e: a WeCom robot post through RabbitMQ
     robot = await startFakeWecom();
     front = await startTlsFront(robot.webhook);
     untrust = trustTlsFront();
-    dep = createTestDeployment();
+    dep = createTestDeployment(LOCAL_VENDOR_FAKES);
     const h = await dep.start();
     api = heraldApi(h.baseUrl);
     sdk = await createHeraldPublisher({ url: TEST_AMQP_URL, prefix: dep.prefix });

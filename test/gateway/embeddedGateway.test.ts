@@ -29,6 +29,6 @@ describe('IM gateway, embedded (no AMQP_URL)', () => {
     const m = await tab2.waitFor('message');
     expect(m).toMatchObject({ item: { seq: 1, title: 'hello there' }, unread: 1 });
     tab1.send({ type: 'read', ids: [m.item.id] });
-    await tab2.waitFor('unread', (f) => f.unread === 0);
+    await tab2.waitFor('changed', (f) => f.unread === 0);
   });
 });

@@ -50,6 +50,7 @@ describeWith(['postgres', 'rabbitmq'], 'IM gateway: two instances on one broker 
       expect(m).toEqual({
         type: 'message',
         unread: 1,
+        counts: { version: 1, unread: 1, unseen: 1, tabs: {} },
         item: {
           id: outcome?.kind === 'sent' ? outcome.providerId : '',
           seq: 1,
@@ -58,8 +59,17 @@ describeWith(['postgres', 'rabbitmq'], 'IM gateway: two instances on one broker 
           url: '/orders/981',
           category: 'orders',
           data: { orderNo: '981' },
+          tags: [],
+          severity: 'normal',
+          actions: null,
           createdAt: expect.any(String),
+          seenAt: null,
           readAt: null,
+          archivedAt: null,
+          snoozedUntil: null,
+          expiresAt: null,
+          actionedAt: null,
+          action: null,
         },
       });
     }
@@ -97,7 +107,7 @@ describeWith(['postgres', 'rabbitmq'], 'IM gateway: two instances on one broker 
     await eventually(() => s1.im.gateway?.connectionCount(dave) === 0);
 
     await s2.imSender.sendMany([imJob(dave, 'c'), imJob(dave, 'd'), imJob(dave, 'e')]);
-    await s1.ctx.services.inbox.markRead(dave, { upToSeq: 3 });
+    await s1.ctx.services.inbox.change(dave, { kind: 'read' }, { upToSeq: 3 });
     const c2 = await open(s2, dave, lastSeen);
     const hello = await c2.waitFor('hello');
     expect(hello.items.map((i) => [i.seq, i.title, i.readAt === null])).toEqual([
@@ -123,10 +133,10 @@ describeWith(['postgres', 'rabbitmq'], 'IM gateway: two instances on one broker 
     const firstId = outcomes[0]?.kind === 'sent' ? outcomes[0].providerId : '';
 
     tab1.send({ type: 'read', ids: [firstId] });
-    for (const t of [tab1, tab2, tab3]) await t.waitFor('unread', (f) => f.unread === 2);
+    for (const t of [tab1, tab2, tab3]) await t.waitFor('changed', (f) => f.unread === 2);
 
     tab3.send({ type: 'read', upToSeq: 2 });
-    for (const t of [tab1, tab2, tab3]) await t.waitFor('unread', (f) => f.unread === 1);
+    for (const t of [tab1, tab2, tab3]) await t.waitFor('changed', (f) => f.unread === 1);
 
     const res = await s2.app.inject({
       method: 'POST',
@@ -134,8 +144,8 @@ describeWith(['postgres', 'rabbitmq'], 'IM gateway: two instances on one broker 
       headers: { authorization: `Bearer ${token(erin)}` },
       payload: { all: true },
     });
-    expect(res.json()).toEqual({ updated: 1, unread: 0 });
-    for (const t of [tab1, tab2, tab3]) await t.waitFor('unread', (f) => f.unread === 0);
+    expect(res.json()).toMatchObject({ updated: 1, counts: { unread: 0, unseen: 0 } });
+    for (const t of [tab1, tab2, tab3]) await t.waitFor('changed', (f) => f.unread === 0);
   });
 
   it('marks a delivery delivered once a socket got it, and read when the user reads it', async () => {
@@ -144,8 +154,8 @@ describeWith(['postgres', 'rabbitmq'], 'IM gateway: two instances on one broker 
     const [d1, d2] = [randomUUID(), randomUUID()];
     await tdb.db.sql.query(`INSERT INTO "Message" (id, status) VALUES ($1, 'dispatched')`, [messageId]);
     await tdb.db.sql.query(
-      `INSERT INTO "Delivery" (id, "messageId", channel, "recipientIndex", "userId", "templateCode", status)
-       VALUES ($1, $3, 'im', 0, $4, 't', 'sent'), ($2, $3, 'im', 1, $5, 't', 'sent')`,
+      `INSERT INTO "Delivery" (id, "messageId", channel, "recipientIndex", "recipientKey", "userId", "templateCode", status)
+       VALUES ($1, $3, 'im', 0, 'index:0', $4, 't', 'sent'), ($2, $3, 'im', 1, 'index:1', $5, 't', 'sent')`,
       [d1, d2, messageId, online, offline],
     );
     const status = async (id: string) =>
@@ -189,7 +199,7 @@ describeWith(['postgres', 'rabbitmq'], 'IM gateway: two instances on one broker 
     const res = await s1.app.inject({ method: 'GET', url: '/demo/inbox' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/html/);
-    expect(res.body).toContain("new URL('/v1/ws', location.href)");
+    expect(res.body).toContain('<herald-inbox');
   });
 
   describe('refuses the upgrade with 401 problem+json', () => {

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { signUserToken } from '../../src/auth/userToken';
 import { createImSender } from '../../src/senders/im/imSender';
 import { describeWith } from '../support/services';
-import { ADMIN_TOKEN, createTestApp, type TestApp } from '../support/testApp';
-import { createTestPostgres, type TestDatabase } from '../support/testDatabase';
+import { ADMIN_TOKEN, useTestApp } from '../support/testApp';
+import { createTestPostgres } from '../support/testDatabase';
 import { imJob } from './support/imJobs';
 import { JWT_SECRET, silentLog } from './support/imTestServer';
 
@@ -11,23 +11,16 @@ const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 const admin = bearer(ADMIN_TOKEN);
 
 describeWith(['postgres'], 'HTTP inbox', () => {
-  let tdb: TestDatabase;
-  let t: TestApp;
+  const t = useTestApp(createTestPostgres, { HERALD_JWT_SECRET: JWT_SECRET });
   const user = `u-${randomUUID()}`;
   const own = bearer(signUserToken(JWT_SECRET, user));
   const other = bearer(signUserToken(JWT_SECRET, `someone-else-${randomUUID()}`));
   let ids: string[] = [];
 
   beforeAll(async () => {
-    tdb = await createTestPostgres();
-    t = await createTestApp(tdb.db, { HERALD_JWT_SECRET: JWT_SECRET });
     const sender = createImSender({ inbox: t.ctx.services.inbox, bus: t.ctx.services.imBus, log: silentLog });
     const outcomes = await sender.sendMany(Array.from({ length: 5 }, (_, i) => imJob(user, `n${i + 1}`)));
     ids = outcomes.map((o) => (o.kind === 'sent' ? (o.providerId ?? '') : ''));
-  });
-  afterAll(async () => {
-    await t?.close();
-    await tdb?.drop();
   });
 
   const get = (url: string, headers: Record<string, string>) => t.app.inject({ method: 'GET', url, headers });
@@ -49,7 +42,10 @@ describeWith(['postgres'], 'HTTP inbox', () => {
 
   it('serves the user’s own token and refuses another user’s with 403', async () => {
     expect((await get(`/v1/users/${user}/inbox`, own)).statusCode).toBe(200);
-    expect((await get(`/v1/users/${user}/inbox/unread-count`, own)).json()).toEqual({ unread: 5 });
+    expect((await get(`/v1/users/${user}/inbox/unread-count`, own)).json()).toEqual({
+      unread: 5,
+      version: 1,
+    });
     for (const res of [
       await get(`/v1/users/${user}/inbox`, other),
       await get(`/v1/users/${user}/inbox/unread-count`, other),
@@ -59,7 +55,10 @@ describeWith(['postgres'], 'HTTP inbox', () => {
       expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
       expect(res.json().code).toBe('forbidden');
     }
-    expect((await get(`/v1/users/${user}/inbox/unread-count`, admin)).json()).toEqual({ unread: 5 });
+    expect((await get(`/v1/users/${user}/inbox/unread-count`, admin)).json()).toEqual({
+      unread: 5,
+      version: 1,
+    });
   });
 
   it('refuses missing and invalid tokens with 401, before looking at the input', async () => {
@@ -72,11 +71,11 @@ describeWith(['postgres'], 'HTTP inbox', () => {
   });
 
   it('marks read by ids, up to a seq, or all, with the user’s own token', async () => {
-    expect((await read({ ids: [ids[0]] }, own)).json()).toEqual({ updated: 1, unread: 4 });
-    expect((await read({ upToSeq: 3 }, own)).json()).toEqual({ updated: 2, unread: 2 });
+    expect((await read({ ids: [ids[0]] }, own)).json()).toMatchObject({ updated: 1, counts: { unread: 4 } });
+    expect((await read({ upToSeq: 3 }, own)).json()).toMatchObject({ updated: 2, counts: { unread: 2 } });
     const unread = await get(`/v1/users/${user}/inbox?unread=true`, own);
     expect(unread.json().items.map((i: { seq: number }) => i.seq)).toEqual([5, 4]);
-    expect((await read({ all: true }, admin)).json()).toEqual({ updated: 2, unread: 0 });
+    expect((await read({ all: true }, admin)).json()).toMatchObject({ updated: 2, counts: { unread: 0 } });
   });
 
   it('rejects bad input with 400', async () => {

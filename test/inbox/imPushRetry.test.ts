@@ -50,6 +50,6 @@ describe('IM push that cannot be published', () => {
     const [outcome] = await sender.sendMany([imJob(user, 'later')]);
     expect(outcome).toMatchObject({ kind: 'sent' });
     expect(bus.tries).toBe(3);
-    expect(await inbox.unreadCount(user)).toBe(1);
+    expect((await inbox.counts(user)).unread).toBe(1);
   });
 });

@@ -1,8 +1,8 @@
 import { robotAccount } from '../../src/senders/dingtalk/robotAccount';
 import { smtpAccount } from '../../src/senders/mail/smtpAccount';
 import { describeWith } from '../support/services';
-import { auth, createTestApp, type TestApp } from '../support/testApp';
-import { createTestPglite, createTestPostgres, type TestDatabase } from '../support/testDatabase';
+import { useTestApp } from '../support/testApp';
+import { createTestPglite, createTestPostgres } from '../support/testDatabase';
 
 const smtp = (name: string, over: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
   name,
@@ -29,20 +29,8 @@ const robot = (name: string, over: Record<string, unknown> = {}) => ({
 });
 
 describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
-  let tdb: TestDatabase;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    tdb = await createTestPostgres();
-    t = await createTestApp(tdb.db);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await tdb?.drop();
-  });
-
-  const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) =>
-    t.app.inject({ method, url, headers: auth, ...(payload === undefined ? {} : { payload }) });
+  const t = useTestApp(createTestPostgres, { HERALD_WEBHOOK_ALLOW_HOSTS: 'robot-gateway.example.net' });
+  const call = t.call;
   const accounts = () => t.ctx.services.accounts;
 
   it('creates an SMTP account and shows it without its password', async () => {
@@ -87,7 +75,7 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
 
   it('stores only ciphertext in the secrets column, and no secret in config', async () => {
     await call('POST', '/v1/channel-accounts', robot('at-rest'));
-    const row = await tdb.db.prisma.channelAccount.findUniqueOrThrow({ where: { name: 'at-rest' } });
+    const row = await t.db.prisma.channelAccount.findUniqueOrThrow({ where: { name: 'at-rest' } });
     expect(row.type).toBe('dingtalk_robot');
     expect(row.secrets).toMatch(/^v1\./);
     const stored = row.secrets + JSON.stringify(row.config);
@@ -154,9 +142,10 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
 
   it('refuses a PUT that moves a robot to another host without its token and secret', async () => {
     await call('POST', '/v1/channel-accounts', robot('moved-robot'));
+    // An allowed host (HERALD_WEBHOOK_ALLOW_HOSTS below), so the move itself is the only thing wrong.
     const res = await call('PUT', '/v1/channel-accounts/moved-robot', {
       type: 'dingtalk-robot',
-      config: { webhook: 'https://robot.attacker.example.net/robot/send' },
+      config: { webhook: 'https://robot-gateway.example.net/robot/send' },
     });
     expect(res.statusCode).toBe(422);
     expect(res.json()).toMatchObject({
@@ -193,8 +182,8 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
     ['a from that is no address', smtp('bad', { from: 'nobody' }), 'body.config.from'],
     ['an unknown config field', smtp('bad', { passwd: 'x' }), 'body.config'],
     [
-      'an http webhook',
-      robot('bad', { webhook: 'http://oapi.dingtalk.com/robot/send?access_token=1' }),
+      'an ftp webhook',
+      robot('bad', { webhook: 'ftp://oapi.dingtalk.com/robot/send?access_token=1' }),
       'body.config.webhook',
     ],
     ['a secret without SEC', robot('bad', { secret: 'abc' }), 'body.config.secret'],
@@ -220,7 +209,7 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
 
   describe('the default SMTP account', () => {
     beforeAll(async () => {
-      await tdb.db.prisma.channelAccount.deleteMany({});
+      await t.db.prisma.channelAccount.deleteMany({});
     });
 
     it('is the only SMTP account when none is marked, and none when there are several', async () => {
@@ -242,7 +231,7 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
       const { name: _n, ...body } = smtp('def-a', {}, { isDefault: true });
       await call('PUT', '/v1/channel-accounts/def-a', body);
       expect((await accounts().find(smtpAccount))?.name).toBe('def-a');
-      const defaults = await tdb.db.prisma.channelAccount.count({ where: { isDefault: true } });
+      const defaults = await t.db.prisma.channelAccount.count({ where: { isDefault: true } });
       expect(defaults).toBe(1);
     });
 
@@ -252,7 +241,7 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
         names.map((n) => call('POST', '/v1/channel-accounts', smtp(n, {}, { isDefault: true }))),
       );
       expect(res.map((r) => r.statusCode)).toEqual([201, 201, 201, 201]);
-      expect(await tdb.db.prisma.channelAccount.count({ where: { isDefault: true } })).toBe(1);
+      expect(await t.db.prisma.channelAccount.count({ where: { isDefault: true } })).toBe(1);
     });
   });
 
@@ -276,7 +265,7 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
       expect((await accounts().find(smtpAccount, 'cached'))?.host).toBe('changed.example.com');
 
       // A change made behind this instance's back is seen after invalidate().
-      await tdb.db.prisma.channelAccount.update({
+      await t.db.prisma.channelAccount.update({
         where: { name: 'cached' },
         data: { config: { host: 'elsewhere.example.com', port: 25, secure: false, from: 'a@example.com' } },
       });
@@ -298,7 +287,7 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
   });
 
   it('lists with cursor pagination and a type filter', async () => {
-    await tdb.db.prisma.channelAccount.deleteMany({});
+    await t.db.prisma.channelAccount.deleteMany({});
     for (const n of ['p-a', 'p-b', 'p-c']) await call('POST', '/v1/channel-accounts', smtp(n));
     for (const n of ['p-r1', 'p-r2']) await call('POST', '/v1/channel-accounts', robot(n));
 
@@ -328,28 +317,17 @@ describeWith(['postgres'], 'channel accounts API (PostgreSQL)', () => {
 });
 
 describe('channel accounts on the embedded PGlite', () => {
-  let tdb: TestDatabase;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    tdb = await createTestPglite();
-    t = await createTestApp(tdb.db);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await tdb?.drop();
-  });
+  const t = useTestApp(createTestPglite);
 
   it('creates, switches the default in a transaction, and reads secrets back', async () => {
-    const post = (body: object) =>
-      t.app.inject({ method: 'POST', url: '/v1/channel-accounts', headers: auth, payload: body });
+    const post = (body: object) => t.call('POST', '/v1/channel-accounts', body);
     expect((await post(smtp('e-a', {}, { isDefault: true }))).statusCode).toBe(201);
     expect((await post(smtp('e-b', {}, { isDefault: true }))).statusCode).toBe(201);
     expect(await t.ctx.services.accounts.find(smtpAccount)).toMatchObject({
       name: 'e-b',
       password: 'pw-e-b-Zq81',
     });
-    expect(await tdb.db.prisma.channelAccount.count({ where: { isDefault: true } })).toBe(1);
+    expect(await t.db.prisma.channelAccount.count({ where: { isDefault: true } })).toBe(1);
   });
 
   it('documents the routes in OpenAPI, with no secret in any response schema', async () => {

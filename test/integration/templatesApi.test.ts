@@ -1,6 +1,6 @@
 import { describeWith } from '../support/services';
-import { createTestPglite, createTestPostgres, type TestDatabase } from '../support/testDatabase';
-import { auth, createTestApp, type TestApp } from '../support/testApp';
+import { createTestPglite, createTestPostgres } from '../support/testDatabase';
+import { useTestApp } from '../support/testApp';
 
 const orderShipped = {
   code: 'order_shipped',
@@ -14,22 +14,15 @@ const orderShipped = {
 };
 
 describeWith(['postgres'], 'templates API on PostgreSQL', () => {
-  let tdb: TestDatabase;
-  let t: TestApp;
+  const t = useTestApp(createTestPostgres);
   const changes: string[] = [];
+  const call = t.call;
 
-  beforeAll(async () => {
-    tdb = await createTestPostgres();
-    t = await createTestApp(tdb.db);
-    t.ctx.services.templates.onChange((code) => changes.push(code));
+  beforeAll(() => {
+    t.ctx.services.templates.onChange((code) => {
+      changes.push(code);
+    });
   });
-  afterAll(async () => {
-    await t?.close();
-    await tdb?.drop();
-  });
-
-  const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) =>
-    t.app.inject({ method, url, headers: auth, ...(payload ? { payload } : {}) });
 
   it('creates a template as version 1', async () => {
     const res = await call('POST', '/v1/templates', orderShipped);
@@ -44,6 +37,46 @@ describeWith(['postgres'], 'templates API on PostgreSQL', () => {
       locales: orderShipped.locales,
     });
     expect(changes).toEqual(['order_shipped']);
+  });
+
+  it('keeps category and critical on each version: none and false by default, set per version', async () => {
+    expect((await call('GET', '/v1/templates/order_shipped')).json()).toMatchObject({
+      category: null,
+      critical: false,
+    });
+    const alert = { ...orderShipped, code: 'disk_full', category: 'ops alerts', critical: true };
+    const created = await call('POST', '/v1/templates', alert);
+    expect([created.statusCode, created.json().category, created.json().critical]).toEqual([
+      201,
+      'ops alerts',
+      true,
+    ]);
+    const calmer = await call('PUT', '/v1/templates/disk_full', {
+      ...alert,
+      category: 'ops',
+      critical: false,
+    });
+    expect(calmer.json()).toMatchObject({ version: 2, category: 'ops', critical: false });
+    const v1 = (await call('GET', '/v1/templates/disk_full?version=1')).json();
+    expect([v1.category, v1.critical]).toEqual(['ops alerts', true]);
+    const versions = (await call('GET', '/v1/templates/disk_full/versions')).json().items;
+    expect(versions.map((v: { category: string; critical: boolean }) => [v.category, v.critical])).toEqual([
+      ['ops', false],
+      ['ops alerts', true],
+    ]);
+    const stored = await t.ctx.services.templates.getActiveVersion('disk_full');
+    expect([stored?.category, stored?.critical]).toEqual(['ops', false]);
+    await t.ctx.db.prisma.template.delete({ where: { code: 'disk_full' } });
+  });
+
+  it.each([
+    ['empty', ''],
+    ['longer than 64 characters', 'c'.repeat(65)],
+    ['a control character', 'ops\nalerts'],
+  ])('refuses a category that is %s with 400', async (_what, category) => {
+    const res = await call('POST', '/v1/templates', { ...orderShipped, code: 'bad_category', category });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors).toEqual([expect.objectContaining({ path: 'body.category' })]);
   });
 
   it('refuses a duplicate code with 409', async () => {
@@ -140,6 +173,59 @@ describeWith(['postgres'], 'templates API on PostgreSQL', () => {
       /^mail\.subject uses ordrNo, which the template does not declare \(did you mean orderNo\?\)/,
     );
     expect((await call('GET', '/v1/templates/typo_var')).statusCode).toBe(404);
+  });
+
+  it('previews unsaved content listing every problem at its place, then renders it once they are fixed', async () => {
+    const draft = {
+      variables: { orderNo: 'string', eta: 'date' },
+      channels: {
+        mail: { subject: 'Order {{ ordrNo }}', html: '<p>{% if %}</p>' },
+        im: { title: 'Order {{ orderNo }}', body: 'Hello {{ nme }}' },
+      },
+      locales: { zh: { im: { title: '订单 {{ order }}' } } },
+    };
+    const broken = await call('POST', '/v1/templates/preview', { template: draft, data: { orderNo: 7 } });
+    expect(broken.statusCode).toBe(200);
+    // A text that does not parse is the first thing to fix: its variables are not listed yet.
+    expect(broken.json()).toMatchObject({
+      channels: null,
+      problems: {
+        syntax: [{ channel: 'mail', field: 'html' }],
+        undeclared: [],
+        variables: [
+          { variable: 'orderNo', problem: 'wrong_type', expected: 'string', got: 'number' },
+          { variable: 'eta', problem: 'missing', expected: 'date' },
+        ],
+      },
+    });
+    draft.channels.mail.html = '<p>{{ orderNo }}</p>';
+    const undeclared = (await call('POST', '/v1/templates/preview', { template: draft, data: {} })).json();
+    expect(undeclared.problems.syntax).toEqual([]);
+    expect(undeclared.problems.undeclared).toEqual([
+      { channel: 'mail', field: 'subject', variable: 'ordrNo', didYouMean: 'orderNo' },
+      { channel: 'im', field: 'body', variable: 'nme', didYouMean: 'name' },
+      { channel: 'im', field: 'title', locale: 'zh', variable: 'order', didYouMean: 'orderNo' },
+    ]);
+    draft.channels.mail.subject = 'Order {{ orderNo }}';
+    draft.channels.im.body = 'Hello {{ name }}';
+    draft.locales.zh.im.title = '订单 {{ orderNo }}';
+    const ok = await call('POST', '/v1/templates/preview', {
+      template: draft,
+      data: { orderNo: 'A-1', eta: '2026-11-25' },
+      recipient: { name: 'Li', locale: 'zh-CN' },
+    });
+    expect(ok.json()).toMatchObject({
+      locale: 'zh',
+      channels: {
+        mail: { subject: 'Order A-1', html: '<p>A-1</p>' },
+        im: { title: '订单 A-1', body: 'Hello Li' },
+      },
+      problems: { syntax: [], undeclared: [], variables: [] },
+    });
+    // Nothing was saved.
+    expect(
+      (await call('GET', '/v1/templates?limit=200')).json().items.map((x: { code: string }) => x.code),
+    ).not.toContain('draft');
   });
 
   it('refuses unparsable text at create with 422 naming channel, field, line and column', async () => {
@@ -344,6 +430,12 @@ describeWith(['postgres'], 'templates API on PostgreSQL', () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
     expect(doc.paths['/v1/templates/{code}/preview'].post.tags).toEqual(['templates']);
     expect(doc.paths['/v1/templates'].get).toBeDefined();
+    const create = doc.components.schemas.TemplateCreate.properties;
+    expect(create.category).toMatchObject({ type: 'string', minLength: 1, maxLength: 64 });
+    expect(create.critical).toMatchObject({ type: 'boolean', default: false });
+    expect(doc.components.schemas.Template.required).toEqual(
+      expect.arrayContaining(['category', 'critical']),
+    );
   });
 
   it('refuses requests without the admin token', async () => {
@@ -353,20 +445,10 @@ describeWith(['postgres'], 'templates API on PostgreSQL', () => {
 });
 
 describe('templates API on the embedded PGlite', () => {
-  let tdb: TestDatabase;
-  let t: TestApp;
-  beforeAll(async () => {
-    tdb = await createTestPglite();
-    t = await createTestApp(tdb.db);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await tdb?.drop();
-  });
+  const t = useTestApp(createTestPglite);
 
   it('creates, updates in a transaction and keeps version 1', async () => {
-    const call = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) =>
-      t.app.inject({ method, url, headers: auth, ...(payload ? { payload } : {}) });
+    const call = t.call;
     expect((await call('POST', '/v1/templates', orderShipped)).statusCode).toBe(201);
     const v2 = await call('PUT', '/v1/templates/order_shipped', { ...orderShipped, name: 'v2' });
     expect(v2.json()).toMatchObject({ version: 2, name: 'v2' });

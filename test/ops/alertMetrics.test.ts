@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import amqplib from 'amqplib';
 import { topologyNames } from '../../src/broker/topologyNames';
+import { createSendBudget } from '../../src/senders/sendBudget';
 import { heraldApi } from '../support/heraldApi';
+import { startWebhookReceiver } from '../webhooks/support/webhookReceiver';
 import { describeWith, TEST_AMQP_URL } from '../support/services';
 import {
   createTestDeployment,
@@ -56,13 +58,29 @@ describeWith(['postgres', 'rabbitmq'], 'the shipped alert rules and dashboard ag
   let dep: TestDeployment;
   let h: TestHerald;
   beforeAll(async () => {
-    dep = createTestDeployment({ HERALD_RETRY_DELAYS: '100ms,100ms' });
+    dep = createTestDeployment({
+      HERALD_RETRY_DELAYS: '100ms,100ms',
+      HERALD_STATUS_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+      HERALD_STATUS_WEBHOOK_POLL_MS: '100',
+    });
     h = await dep.start();
   });
   afterAll(() => dep.destroy());
 
   it('finds every metric and label they use, after real traffic', async () => {
     const api = heraldApi(h.baseUrl);
+    const receiver = await startWebhookReceiver('ops-webhook-secret-0123456789');
+    await api.post(
+      '/v1/webhooks',
+      { url: receiver.url, events: ['message.accepted'], secret: 'ops-webhook-secret-0123456789' },
+      201,
+    );
+    // A vendor's penalty on a robot, recorded as a sender records one when told it sends too fast.
+    await createSendBudget(h.runtime.ctx.db, { windows: [{ limit: 20, windowMs: 60_000 }] }).hold(
+      'ops-robot',
+      600_000,
+      'sending too fast: held for 10 minutes',
+    );
     // Port 1 refuses connections: a retryable failure, so retries and failed deliveries get counted.
     await api.createSmtpAccount('refusing', 1);
     await api.createTemplate({
@@ -95,6 +113,8 @@ describeWith(['postgres', 'rabbitmq'], 'the shipped alert rules and dashboard ag
     await api.finished('ops-1', 30_000);
     await eventually(async () => (await api.deadLetters()).items.length >= 1, 20_000, 'the dead letter');
 
+    await eventually(async () => receiver.accepted().length >= 1, 20_000, 'the status webhook');
+    await receiver.close();
     const metrics = parseMetrics(await (await fetch(`${h.baseUrl}/metrics`)).text());
     const problems: string[] = [];
     for (const expr of shippedExpressions()) {

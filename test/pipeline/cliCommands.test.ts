@@ -49,35 +49,63 @@ describeWith(['postgres', 'rabbitmq'], 'herald queues and herald dlq', () => {
     );
     // One envelope waiting out a long backoff step, so that a depth other than 0 shows.
     ch.sendToQueue(
-      `${dep.prefix}herald.retry.60000`,
+      `${dep.prefix}herald.retry.quorum.60000`,
       Buffer.from(JSON.stringify({ id: 'waiting', template: 'order_shipped', to: [{ userId: 'u-1' }] })),
       { persistent: true },
     );
     await ch.waitForConfirms();
     await conn.close();
     await eventually(async () => (await api.deadLetters()).items.length === 2, 15_000, 'two dead letters');
+    // A send an hour ahead waits on the scheduler; a row of a kind no instance runs is overdue.
+    await api.post(
+      '/v1/messages',
+      {
+        id: 'later',
+        template: 'order_shipped',
+        to: [{ userId: 'u-1' }],
+        data: { orderNo: '1' },
+        delay: '1h',
+      },
+      202,
+    );
+    await api.reaches('later', 'scheduled', 15_000);
+    await h.runtime.ctx.db.sql.query(
+      `INSERT INTO "ScheduledJob" (kind, payload, "dueAt", "runAt")
+       VALUES ('orphan', '{}', now() - interval '2 minutes', now() - interval '2 minutes')`,
+    );
   });
   afterAll(() => dep?.destroy());
 
   it('herald queues prints every queue with its depth and consumers, and the backlog', async () => {
     const { code, lines } = await capture((out) => queuesCommand(config, out));
     expect(code).toBe(0);
+    const delays = retryQueueDelays(config.HERALD_RETRY_DELAYS);
     const queueNames = [
       'herald.dispatch',
-      ...retryQueueDelays(config.HERALD_RETRY_DELAYS).map((d) => `herald.retry.${d}`),
+      'herald.dispatch.critical',
+      ...delays.map((d) => `herald.retry.quorum.${d}`),
+      ...delays.map((d) => `herald.retry.critical.quorum.${d}`),
       'herald.dead',
     ].map((q) => `${dep.prefix}${q}`);
-    expect(lines).toHaveLength(1 + queueNames.length + 2);
+    // The scheduler's rows by kind: the digest sweep every consumer keeps, the send, the orphan.
+    expect(lines).toHaveLength(1 + queueNames.length + 8);
     expect(lines[0]).toMatch(/^queue\s+messages\s+consumers$/);
     const rows = lines.slice(1, 1 + queueNames.length).map((l) => l.trim().split(/\s+/));
     expect(rows.map((r) => r[0])).toEqual(queueNames);
-    // Herald consumes dispatch and dead; the retry queues only wait for their TTL.
+    // Herald consumes dispatch (both) and dead; the retry queues only wait for their TTL.
     expect(rows.map((r) => [r[1], r[2]])).toEqual(
       queueNames.map((q) => [
-        q.endsWith('.retry.60000') ? '1' : '0',
-        q.endsWith('.dispatch') || q.endsWith('.dead') ? '1' : '0',
+        q.endsWith('.retry.quorum.60000') ? '1' : '0',
+        q.endsWith('.dispatch') || q.endsWith('.dispatch.critical') || q.endsWith('.dead') ? '1' : '0',
       ]),
     );
+    const scheduler = lines.slice(1 + queueNames.length, -2);
+    expect(scheduler[1]).toMatch(/^scheduler kind\s+waiting\s+due\s+running\s+overdue/);
+    const byKind = new Map(scheduler.slice(2, -1).map((l) => [l.split(/\s+/)[0], l.trim().split(/\s+/)]));
+    expect(byKind.get('envelope')?.slice(1)).toEqual(['1', '0', '0', '0', '-']);
+    const orphan = byKind.get('orphan');
+    expect(orphan?.slice(1, 5)).toEqual(['0', '1', '0', '1']);
+    expect(Number(orphan?.[5])).toBeGreaterThanOrEqual(120);
     expect(lines.slice(-2)).toEqual(['oldest unfinished message: none', 'dead letters not replayed: 2']);
   });
 

@@ -55,7 +55,10 @@ describeWith(['postgres', 'rabbitmq'], 'pipeline on RabbitMQ: POST /v1/deliverie
     const unknown = await api.call('POST', '/v1/deliveries/00000000-0000-4000-8000-000000000000/retry');
     expect(unknown.status).toBe(404);
 
+    // The 5.1.1 put the address on the suppression list: the mailbox exists now, so the admin lifts it
+    // before the retry (left there, the retry is skipped with reason `suppressed`).
     mailboxExists = true;
+    await api.expectStatus(204, 'DELETE', `/v1/suppressions/${encodeURIComponent('new@example.com')}`);
     const queued = await api.expectStatus<DeliveryJson>(202, 'POST', `/v1/deliveries/${mail.id}/retry`);
     expect(queued).toMatchObject({ id: mail.id, status: 'queued' });
 

@@ -14,6 +14,7 @@ const auth = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'applicat
 
 interface MessageBody {
   status: string;
+  templateCode: string | null;
   reason: string | null;
   deliveries: Array<{
     channel: string;
@@ -106,14 +107,30 @@ describeWith(['postgres', 'rabbitmq'], 'cancellation', () => {
     await expect(sdk.cancel('sched-1')).rejects.toMatchObject({ code: 'nothing_pending' });
   });
 
-  it('answers 409 once everything has gone out, and 404 for an unknown id', async () => {
+  it('answers 409 once everything has gone out', async () => {
     await sdk.publish(envelope('sent-1'));
     await eventually(async () => (await getMessage('sent-1')).status === 'completed');
     const res = await cancel('sent-1');
     expect(res.status).toBe(409);
     expect(((await res.json()) as { code: string }).code).toBe('nothing_pending');
-    expect((await cancel('never-published')).status).toBe(404);
-    await expect(sdk.cancel('never-published')).rejects.toBeInstanceOf(CancelError);
+    await expect(sdk.cancel('sent-1')).rejects.toBeInstanceOf(CancelError);
+  });
+
+  it('keeps an id cancelled before its envelope arrived: the envelope, consumed later, sends nothing', async () => {
+    // The envelope waits in RabbitMQ (no consumer of this id yet) when the cancel comes.
+    const outcome = await sdk.cancel('not-arrived', 'orders-service');
+    expect(outcome).toMatchObject({ status: 'cancelled', notArrived: true, scheduleCancelled: false });
+    await sdk.publish(envelope('not-arrived'));
+    // Once consumed, the tombstone knows the template of what it cancelled.
+    const m = await eventually(async () => {
+      const got = await getMessage('not-arrived');
+      return got.templateCode === 'notice' ? got : undefined;
+    });
+    expect(m.status).toBe('cancelled');
+    expect(m.reason).toMatch(/^cancelled by orders-service at .*, before it arrived$/);
+    expect(m.deliveries).toEqual([]);
+    expect(sink.messages.filter((x) => x.subject === 'Notice not-arrived')).toEqual([]);
+    expect((await cancel('not-arrived')).status).toBe(409);
   });
 
   it('cancels a retrying delivery with an attempt row and lists what had gone out', async () => {

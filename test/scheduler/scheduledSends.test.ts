@@ -117,6 +117,52 @@ for (const mode of modes) {
       expect(done.deliveries.map((d) => d.status)).toEqual(['sent']);
     });
 
+    it('lists scheduled messages by due time, a page at a time, and exports the backlog in /metrics', async () => {
+      const base = Date.now() + 3_600_000;
+      // Published out of order: the list follows sendAt, then id.
+      for (const [id, offset] of [
+        ['list-c', 2],
+        ['list-a', 0],
+        ['list-b', 1],
+        ['list-d', 2],
+      ] as const) {
+        const sendAt = new Date(base + offset * 60_000).toISOString();
+        expect((await publish(h, { id, sendAt })).status).toBe(202);
+      }
+      await eventually(async () => (await getMessage(h, 'list-d'))?.status === 'scheduled');
+      await eventually(async () => (await getMessage(h, 'list-c'))?.status === 'scheduled');
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const qs = new URLSearchParams({ status: 'scheduled', limit: '3', ...(cursor ? { cursor } : {}) });
+        const res = await fetch(`${h.baseUrl}/v1/messages?${qs.toString()}`, { headers: auth });
+        expect(res.status).toBe(200);
+        const page = (await res.json()) as {
+          items: Array<{ id: string; status: string; sendAt: string; deliveries?: unknown }>;
+          nextCursor: string | null;
+        };
+        for (const m of page.items) {
+          expect(m.status).toBe('scheduled');
+          expect(m.deliveries).toBeUndefined();
+        }
+        seen.push(...page.items.map((m) => m.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual(['list-a', 'list-b', 'list-c', 'list-d']);
+      const forged = await fetch(`${h.baseUrl}/v1/messages?status=scheduled&cursor=bm9wZQ`, {
+        headers: auth,
+      });
+      expect(forged.status).toBe(400);
+
+      const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
+      const waiting = /^herald_scheduler_jobs\{kind="envelope",state="waiting"\} (\d+)$/m.exec(metrics);
+      expect(Number(waiting?.[1])).toBeGreaterThanOrEqual(4);
+      expect(metrics).toMatch(/^herald_scheduler_overdue_jobs\{kind="envelope"\} 0$/m);
+      expect(metrics).toMatch(/^herald_scheduler_oldest_overdue_seconds \d/m);
+      for (const id of ['list-a', 'list-b', 'list-c', 'list-d'])
+        await fetch(`${h.baseUrl}/v1/messages/${id}/cancel`, { method: 'POST', headers: auth, body: '{}' });
+    });
+
     it('refuses a sendAt more than a year ahead, and sendAt with delay', async () => {
       const far = new Date(Date.now() + 366 * 86_400_000).toISOString();
       const tooFar = await publish(h, { id: 'far', sendAt: far });

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { createPostgresDatabase } from '../../src/db/postgresDatabase';
 import type { Database } from '../../src/db/database';
+import { readSchedulerBacklog } from '../../src/scheduler/backlog';
 import { jobStore, type ClaimedJob } from '../../src/scheduler/jobStore';
 import { createScheduler, type JobHandler, type Scheduler } from '../../src/scheduler/scheduler';
 import { describeWith } from '../support/services';
@@ -46,6 +47,40 @@ for (const backend of backends) {
       await t.db.sql.query(`DELETE FROM "ScheduledJob"`);
     });
     afterAll(() => t.drop());
+
+    it('runs priority rows first, in slots that ordinary rows never take (urgent first)', async () => {
+      const order: string[] = [];
+      let release!: () => void;
+      const slow = new Promise<void>((r) => (release = r));
+      const s = createScheduler({ db: t.db, log, pollMs: 1000, concurrency: 1, reserved: 1 });
+      started.push(s);
+      s.register('test.prio', async (job) => {
+        const { n } = job.payload as { n: string };
+        order.push(n);
+        if (n === 'slow') await slow;
+      });
+      const ago = (ms: number) => new Date(Date.now() - ms);
+      await s.schedule([
+        { kind: 'test.prio', payload: { n: 'slow' }, dueAt: ago(3000) },
+        { kind: 'test.prio', payload: { n: 'ordinary' }, dueAt: ago(2000) },
+        // Due last, but claimed first.
+        { kind: 'test.prio', payload: { n: 'early-urgent' }, dueAt: ago(1000), priority: 1 },
+      ]);
+      // What herald_scheduler_critical_due_jobs exports: the one critical row due.
+      const backlog = await readSchedulerBacklog(t.db.sql);
+      expect(backlog.find((r) => r.kind === 'test.prio')).toMatchObject({ due: 3, criticalDue: 1 });
+      await s.start();
+      await until(() => order.length === 2);
+      expect(order).toEqual(['early-urgent', 'slow']);
+      // The one ordinary slot is held by `slow`; an urgent row published now still runs, `ordinary` waits.
+      await s.schedule({ kind: 'test.prio', payload: { n: 'urgent' }, dueAt: new Date(), priority: 1 });
+      await until(() => order.length === 3);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(order).toEqual(['early-urgent', 'slow', 'urgent']);
+      release();
+      await until(() => order.length === 4);
+      expect(order[3]).toBe('ordinary');
+    });
 
     it('runs a job not before its due time, then removes its row', async () => {
       const ran: Array<{ at: number; job: ClaimedJob }> = [];
@@ -108,7 +143,7 @@ for (const backend of backends) {
       expect(ran[0]?.at).toBeGreaterThanOrEqual(claimedAt + leaseMs);
       expect(ran[0]?.attempts).toBe(2);
       // The dead claimer's late completion must not remove a row it no longer holds.
-      await jobStore.complete(t.db.sql, taken[0] as ClaimedJob);
+      await jobStore.complete(t.db.sql, [taken[0] as ClaimedJob]);
     });
 
     it('renews the lease of a job that is still running', async () => {

@@ -18,7 +18,9 @@ import {
   JWT_SECRET,
   SECRET_KEY,
   type TestDeployment,
+  LOCAL_VENDOR_FAKES,
 } from '../support/testHerald';
+import { closedPort } from '../support/tcpProxy';
 
 const CANARY = 'LEAKCANARY';
 const SECRETS = {
@@ -27,15 +29,6 @@ const SECRETS = {
   signing: 'SECLEAKCANARYpath7c21',
 };
 const RETRY_DELAYS = '100ms,100ms';
-
-/** A port nothing listens on: bound, read, released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describeWith(
   ['postgres', 'rabbitmq'],
@@ -65,6 +58,7 @@ describeWith(
         HERALD_JWT_SECRET: JWT_SECRET,
         HERALD_SECRET_KEY: SECRET_KEY,
         HERALD_RETRY_DELAYS: RETRY_DELAYS,
+        ...LOCAL_VENDOR_FAKES,
         LOG_LEVEL: 'trace',
       });
       // The production logger options (src/server.ts), writing into memory.
@@ -199,7 +193,13 @@ describeWith(
          FROM "DeliveryAttempt" a JOIN "Delivery" d ON d.id = a."deliveryId"`,
       );
       expect(attempts.rows.length).toBe(6);
-      expect(attempts.rows.every((r) => /ECONNREFUSED/.test(r.errorText))).toBe(true);
+      // The robot is allow-listed, so its refusal is named; SMTP's reads the same for any unreachable port.
+      expect(
+        attempts.rows.every((r) =>
+          r.channel === 'mail' ? r.errorCode === 'smtp_unreachable' : /ECONNREFUSED/.test(r.errorText),
+        ),
+      ).toBe(true);
+      expect(attempts.rows.filter((r) => r.channel === 'mail').length).toBeGreaterThan(0);
       const dead = await runtime.ctx.db.sql.query<{ reason: string; payload: Buffer }>(
         `SELECT reason, payload FROM "DeadLetter"`,
       );

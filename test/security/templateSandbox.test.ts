@@ -1,5 +1,5 @@
-import { auth, createTestApp, type TestApp } from '../support/testApp';
-import { createTestPglite, type TestDatabase } from '../support/testDatabase';
+import { auth, useTestApp } from '../support/testApp';
+import { createTestPglite } from '../support/testDatabase';
 
 interface Answer {
   status: number;
@@ -11,21 +11,11 @@ interface Answer {
 const ESCAPES = /native code|\[object |PATH=|HOME=|node_modules|root:x:0|=>|\{ \[/;
 
 describe('templates are sandboxed (REST API)', () => {
-  let tdb: TestDatabase;
-  let t: TestApp;
+  const t = useTestApp(createTestPglite);
   let seq = 0;
 
-  beforeAll(async () => {
-    tdb = await createTestPglite();
-    t = await createTestApp(tdb.db);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await tdb?.drop();
-  });
-
   async function call(method: 'POST' | 'GET', url: string, payload?: object): Promise<Answer> {
-    const res = await t.app.inject({ method, url, headers: auth, ...(payload ? { payload } : {}) });
+    const res = await t.call(method, url, payload);
     return { status: res.statusCode, body: res.json(), text: res.body };
   }
 

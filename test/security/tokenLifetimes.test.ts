@@ -117,12 +117,12 @@ describeWith(['postgres'], 'token lifetimes, sockets per user, and what the log 
     expect(res.body).not.toContain(bad);
   });
 
-  it('serves the demo page with a CSP that allows only its own script and forbids framing', async () => {
+  it('serves the demo page with a CSP that allows only its own scripts and forbids framing', async () => {
     const res = await s.app.inject({ method: 'GET', url: '/demo/inbox' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-security-policy']).toBe(DEMO_PAGE_CSP);
     expect(DEMO_PAGE_CSP).toMatch(/frame-ancestors 'none'/);
-    expect(DEMO_PAGE_CSP).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'(;|$)/);
+    expect(DEMO_PAGE_CSP).toMatch(/script-src 'self'(;|$)/);
     expect(DEMO_PAGE_CSP).not.toContain('unsafe-inline');
   });
 });

@@ -2,6 +2,7 @@ import { createDingTalkSender } from '../../src/senders/dingtalk/dingtalkSender'
 import type { RobotBudget } from '../../src/senders/dingtalk/robotBudget';
 import type { DingTalkJob, RobotAccountConfig } from '../../src/senders/dingtalk/robotJob';
 import { startFakeRobot, type FakeRobot } from './support/fakeRobot';
+import { localEgress } from './support/localEgress';
 
 const SECRET = 'SECb1f2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9';
 const silentLog = { info: () => undefined, warn: () => undefined };
@@ -30,7 +31,12 @@ function job(account: RobotAccountConfig, over: Partial<DingTalkJob> = {}): Ding
 describe('dingtalk robot sender', () => {
   let robot: FakeRobot;
   let account: RobotAccountConfig;
-  const sender = createDingTalkSender({ budget: unlimited, log: silentLog, timeoutMs: 1000 });
+  const sender = createDingTalkSender({
+    egress: localEgress(),
+    budget: unlimited,
+    log: silentLog,
+    timeoutMs: 1000,
+  });
 
   beforeEach(async () => {
     robot = await startFakeRobot({ secret: SECRET });
@@ -222,7 +228,7 @@ describe('dingtalk robot sender', () => {
       acquire: async () => ({ ok: false, retryAfterMs: 1234, reason: 'budget spent: 20 per minute' }),
       hold: async () => undefined,
     };
-    const waiting = createDingTalkSender({ budget: spent, log: silentLog });
+    const waiting = createDingTalkSender({ egress: localEgress(), budget: spent, log: silentLog });
     expect(await waiting.send(job(account))).toEqual({
       kind: 'deferred',
       retryAfterMs: 1234,

@@ -10,6 +10,7 @@ import {
 import type { DingTalkWorkJob, WorkAppAccount } from '../../src/senders/dingtalk_work/workJob';
 import { createDingTalkWorkSender } from '../../src/senders/dingtalk_work/workSender';
 import { SAME_CONTENT_RULE, startFakeDingTalkWork, type FakeDingTalkWork } from './support/fakeDingTalkWork';
+import { localEgress } from './support/localEgress';
 
 const silentLog = { info: () => undefined, warn: () => undefined };
 
@@ -34,9 +35,14 @@ describe('dingtalk work notification: from send to checked deliveries', () => {
   });
 
   it('plans one check per task, and the check turns the dropped and unknown users into failures', async () => {
-    const tokens = createAccessTokens({ baseUrl: fake.baseUrl, timeoutMs: 1000 });
-    const sender = createDingTalkWorkSender({ baseUrl: fake.baseUrl, log: silentLog, tokens });
-    const checker = createWorkResultChecker({ baseUrl: fake.baseUrl, tokens });
+    const tokens = createAccessTokens({ egress: localEgress(), baseUrl: fake.baseUrl, timeoutMs: 1000 });
+    const sender = createDingTalkWorkSender({
+      egress: localEgress(),
+      baseUrl: fake.baseUrl,
+      log: silentLog,
+      tokens,
+    });
+    const checker = createWorkResultChecker({ egress: localEgress(), baseUrl: fake.baseUrl, tokens });
     await sender.send(job('d0', 'li', 'Payslip ready'));
     const jobs = [
       job('d1', 'li', 'Payslip ready'),
@@ -96,9 +102,14 @@ describe('dingtalk work notification: from send to checked deliveries', () => {
   });
 
   it('checks a pending task again after the next delay, and leaves it unconfirmed after the last round', async () => {
-    const tokens = createAccessTokens({ baseUrl: fake.baseUrl, timeoutMs: 1000 });
-    const sender = createDingTalkWorkSender({ baseUrl: fake.baseUrl, log: silentLog, tokens });
-    const checker = createWorkResultChecker({ baseUrl: fake.baseUrl, tokens });
+    const tokens = createAccessTokens({ egress: localEgress(), baseUrl: fake.baseUrl, timeoutMs: 1000 });
+    const sender = createDingTalkWorkSender({
+      egress: localEgress(),
+      baseUrl: fake.baseUrl,
+      log: silentLog,
+      tokens,
+    });
+    const checker = createWorkResultChecker({ egress: localEgress(), baseUrl: fake.baseUrl, tokens });
     const jobs = [job('d1', 'li', 'one')];
     let check: WorkResultCheck = planResultChecks(jobs, await sender.sendMany(jobs))[0]!;
     fake.resultsPending = true;

@@ -14,6 +14,7 @@ import {
   startFakeDingTalkWork,
   type FakeDingTalkWork,
 } from './support/fakeDingTalkWork';
+import { localEgress } from './support/localEgress';
 
 const silentLog = { info: () => undefined, warn: () => undefined };
 
@@ -45,7 +46,13 @@ describe('dingtalk work notification sender', () => {
   });
   afterEach(() => fake.close());
 
-  const sender = () => createDingTalkWorkSender({ baseUrl: fake.baseUrl, log: silentLog, timeoutMs: 1000 });
+  const sender = () =>
+    createDingTalkWorkSender({
+      egress: localEgress(),
+      baseUrl: fake.baseUrl,
+      log: silentLog,
+      timeoutMs: 1000,
+    });
 
   it('fetches a token, then posts asyncsend_v2 with the agent id, the user and the msg, answering the task id', async () => {
     const outcome = await sender().send(job(account, 'manager123'));
@@ -149,8 +156,18 @@ describe('dingtalk work notification sender', () => {
 
   it('fetches a new token shortly before the old one expires', async () => {
     let clock = Date.now();
-    const tokens = createAccessTokens({ baseUrl: fake.baseUrl, timeoutMs: 1000, now: () => clock });
-    const s = createDingTalkWorkSender({ baseUrl: fake.baseUrl, log: silentLog, tokens });
+    const tokens = createAccessTokens({
+      egress: localEgress(),
+      baseUrl: fake.baseUrl,
+      timeoutMs: 1000,
+      now: () => clock,
+    });
+    const s = createDingTalkWorkSender({
+      egress: localEgress(),
+      baseUrl: fake.baseUrl,
+      log: silentLog,
+      tokens,
+    });
     await s.send(job(account, 'li', { text: 'one' }));
     clock += 7200_000 - 6 * 60_000;
     await s.send(job(account, 'li', { text: 'two' }));
@@ -198,9 +215,11 @@ describe('dingtalk work notification sender', () => {
   it('retries when DingTalk cannot be reached, with neither secret nor token in the message', async () => {
     const base = fake.baseUrl;
     await fake.close();
-    const outcome = await createDingTalkWorkSender({ baseUrl: base, log: silentLog }).send(
-      job(account, 'li'),
-    );
+    const outcome = await createDingTalkWorkSender({
+      egress: localEgress(),
+      baseUrl: base,
+      log: silentLog,
+    }).send(job(account, 'li'));
     expect(outcome).toMatchObject({ kind: 'retryable', code: 'dingtalk_work_network' });
     expect(JSON.stringify(outcome)).not.toContain(account.appSecret);
     fake = await startFakeDingTalkWork();
@@ -232,9 +251,14 @@ describe('dingtalk work notification result check', () => {
   afterEach(() => fake.close());
 
   it('records a message DingTalk accepted and dropped as failed with the reason, not as sent', async () => {
-    const tokens = createAccessTokens({ baseUrl: fake.baseUrl, timeoutMs: 1000 });
-    const s = createDingTalkWorkSender({ baseUrl: fake.baseUrl, log: silentLog, tokens });
-    const checker = createWorkResultChecker({ baseUrl: fake.baseUrl, tokens });
+    const tokens = createAccessTokens({ egress: localEgress(), baseUrl: fake.baseUrl, timeoutMs: 1000 });
+    const s = createDingTalkWorkSender({
+      egress: localEgress(),
+      baseUrl: fake.baseUrl,
+      log: silentLog,
+      tokens,
+    });
+    const checker = createWorkResultChecker({ egress: localEgress(), baseUrl: fake.baseUrl, tokens });
     const same = (u: string) => job(account, u, { text: 'Payslip ready' });
     await s.sendMany([same('li'), same('wang')]);
     // The same content to li again: DingTalk answers success and drops it.
@@ -280,9 +304,14 @@ describe('dingtalk work notification result check', () => {
   });
 
   it('reports users over the daily limit as dropped, and pending while DingTalk is still working', async () => {
-    const tokens = createAccessTokens({ baseUrl: fake.baseUrl, timeoutMs: 1000 });
-    const s = createDingTalkWorkSender({ baseUrl: fake.baseUrl, log: silentLog, tokens });
-    const checker = createWorkResultChecker({ baseUrl: fake.baseUrl, tokens });
+    const tokens = createAccessTokens({ egress: localEgress(), baseUrl: fake.baseUrl, timeoutMs: 1000 });
+    const s = createDingTalkWorkSender({
+      egress: localEgress(),
+      baseUrl: fake.baseUrl,
+      log: silentLog,
+      tokens,
+    });
+    const checker = createWorkResultChecker({ egress: localEgress(), baseUrl: fake.baseUrl, tokens });
     for (const text of ['one', 'two', 'three']) await s.send(job(account, 'zhao', { text }));
     const third = String(fake.tasks[2]!.id);
     fake.resultsPending = true;
@@ -302,9 +331,14 @@ describe('dingtalk work notification result check', () => {
   });
 
   it('refreshes an expired token for the check too, and reports a failed check as unchecked', async () => {
-    const tokens = createAccessTokens({ baseUrl: fake.baseUrl, timeoutMs: 1000 });
-    const s = createDingTalkWorkSender({ baseUrl: fake.baseUrl, log: silentLog, tokens });
-    const checker = createWorkResultChecker({ baseUrl: fake.baseUrl, tokens });
+    const tokens = createAccessTokens({ egress: localEgress(), baseUrl: fake.baseUrl, timeoutMs: 1000 });
+    const s = createDingTalkWorkSender({
+      egress: localEgress(),
+      baseUrl: fake.baseUrl,
+      log: silentLog,
+      tokens,
+    });
+    const checker = createWorkResultChecker({ egress: localEgress(), baseUrl: fake.baseUrl, tokens });
     await s.send(job(account, 'li'));
     fake.expireTokens();
     expect(await checker.check(account, String(fake.tasks[0]!.id), ['li'])).toMatchObject({

@@ -14,6 +14,7 @@ import type { SendBudget } from '../../src/senders/sendBudget';
 import { describeWith } from '../support/services';
 import { createTestPostgres, type TestDatabase } from '../support/testDatabase';
 import { startFakeFeishu, type FakeFeishu } from './support/fakeFeishu';
+import { localEgress } from './support/localEgress';
 
 const SECRET = 'fEiShUsEcReT0123456789';
 const silentLog = { info: () => undefined, warn: () => undefined };
@@ -49,7 +50,12 @@ describe('feishu signature', () => {
 describe('feishu robot sender', () => {
   let bot: FakeFeishu;
   let account: FeishuRobotAccount;
-  const sender = createFeishuSender({ budget: unlimited, log: silentLog, timeoutMs: 1000 });
+  const sender = createFeishuSender({
+    egress: localEgress(),
+    budget: unlimited,
+    log: silentLog,
+    timeoutMs: 1000,
+  });
 
   beforeEach(async () => {
     bot = await startFakeFeishu({ secret: SECRET });
@@ -172,6 +178,7 @@ describe('feishu robot sender', () => {
 
   it('is refused when its clock is more than an hour off', async () => {
     const skewed = createFeishuSender({
+      egress: localEgress(),
       budget: unlimited,
       log: silentLog,
       now: () => Date.now() - 61 * 60_000,
@@ -218,7 +225,7 @@ describe('feishu robot sender', () => {
       ...unlimited,
       acquire: async () => ({ ok: false, retryAfterMs: 321, reason: 'budget spent: 5 per second' }),
     };
-    const waiting = createFeishuSender({ budget: spent, log: silentLog });
+    const waiting = createFeishuSender({ egress: localEgress(), budget: spent, log: silentLog });
     expect(await waiting.send(job(account))).toEqual({
       kind: 'deferred',
       retryAfterMs: 321,
@@ -269,7 +276,7 @@ describeWith(['postgres'], 'feishu robot budget on PostgreSQL', () => {
   it('delivers a burst from two instances, none lost, never over 5 in a second at the bot', async () => {
     const bot = await startFakeFeishu({ secret: SECRET });
     const senders = [0, 1].map(() =>
-      createFeishuSender({ budget: createFeishuBudget(t.db), log: silentLog }),
+      createFeishuSender({ egress: localEgress(), budget: createFeishuBudget(t.db), log: silentLog }),
     );
     const account = { name: 'burst-bot', webhook: bot.webhook, secret: SECRET };
     let deferrals = 0;
@@ -295,7 +302,9 @@ describeWith(['postgres'], 'feishu robot budget on PostgreSQL', () => {
 
   it('holds the bot for a minute on every instance after Feishu says it is rate limited', async () => {
     const bot = await startFakeFeishu();
-    const [a, b] = [0, 1].map(() => createFeishuSender({ budget: createFeishuBudget(t.db), log: silentLog }));
+    const [a, b] = [0, 1].map(() =>
+      createFeishuSender({ egress: localEgress(), budget: createFeishuBudget(t.db), log: silentLog }),
+    );
     const account = { name: 'limited-bot', webhook: bot.webhook };
     try {
       bot.answerNext({ body: { code: 11232, msg: 'frequency limited', data: {} } });

@@ -4,6 +4,7 @@ import type { DingTalkJob } from '../../src/senders/dingtalk/robotJob';
 import { describeWith } from '../support/services';
 import { createTestPglite, createTestPostgres, type TestDatabase } from '../support/testDatabase';
 import { startFakeRobot } from './support/fakeRobot';
+import { localEgress } from './support/localEgress';
 
 const silentLog = { info: () => undefined, warn: () => undefined };
 
@@ -36,7 +37,11 @@ describeWith(['postgres'], 'robot budget on PostgreSQL', () => {
     const robot = await startFakeRobot({ secret: 'SECbudget', rateLimit: { perWindow: 20, windowMs } });
     // Two consumer instances, each with its own budget object and sender, sharing the database.
     const senders = [0, 1].map(() =>
-      createDingTalkSender({ budget: createRobotBudget(t.db, { perWindow: 20, windowMs }), log: silentLog }),
+      createDingTalkSender({
+        egress: localEgress(),
+        budget: createRobotBudget(t.db, { perWindow: 20, windowMs }),
+        log: silentLog,
+      }),
     );
     const job = (n: number): DingTalkJob => ({
       channel: 'dingtalk',

@@ -5,6 +5,7 @@ import type { DingTalkJob } from '../../src/senders/dingtalk/robotJob';
 import { describeWith } from '../support/services';
 import { createTestPglite, createTestPostgres, type TestDatabase } from '../support/testDatabase';
 import { startFakeRobot } from './support/fakeRobot';
+import { localEgress } from './support/localEgress';
 
 const silentLog = { info: () => undefined, warn: () => undefined };
 
@@ -60,7 +61,7 @@ describeWith(['postgres'], 'send budget with several windows and holds, on Postg
   it('holds a robot DingTalk blocked for ten minutes, on every instance, without calling DingTalk again', async () => {
     const robot = await startFakeRobot({ secret: 'SEChold' });
     const [first, second] = [0, 1].map(() =>
-      createDingTalkSender({ budget: createRobotBudget(t.db), log: silentLog }),
+      createDingTalkSender({ egress: localEgress(), budget: createRobotBudget(t.db), log: silentLog }),
     );
     const job: DingTalkJob = {
       channel: 'dingtalk',

@@ -12,6 +12,7 @@ import { toWecomJob } from '../../src/senders/wecom/toWecomJob';
 import { describeWith } from '../support/services';
 import { createTestPostgres, type TestDatabase } from '../support/testDatabase';
 import { startFakeWecom, type FakeWecom } from './support/fakeWecom';
+import { localEgress } from './support/localEgress';
 
 const silentLog = { info: () => undefined, warn: () => undefined };
 const unlimited: SendBudget = {
@@ -39,7 +40,12 @@ function job(account: WecomRobotAccount, over: Partial<WecomJob> = {}): WecomJob
 describe('wecom robot sender', () => {
   let robot: FakeWecom;
   let account: WecomRobotAccount;
-  const sender = createWecomSender({ budget: unlimited, log: silentLog, timeoutMs: 1000 });
+  const sender = createWecomSender({
+    egress: localEgress(),
+    budget: unlimited,
+    log: silentLog,
+    timeoutMs: 1000,
+  });
 
   beforeEach(async () => {
     robot = await startFakeWecom();
@@ -182,7 +188,9 @@ describeWith(['postgres'], 'wecom robot budget on PostgreSQL', () => {
 
   it('lets 20 of 25 through in a minute from two instances, the robot never answering 45009', async () => {
     const robot = await startFakeWecom();
-    const senders = [0, 1].map(() => createWecomSender({ budget: createWecomBudget(t.db), log: silentLog }));
+    const senders = [0, 1].map(() =>
+      createWecomSender({ egress: localEgress(), budget: createWecomBudget(t.db), log: silentLog }),
+    );
     const account = { name: 'burst-wecom', webhook: robot.webhook };
     try {
       const outcomes = await Promise.all(
@@ -201,7 +209,9 @@ describeWith(['postgres'], 'wecom robot budget on PostgreSQL', () => {
 
   it('holds the robot on every instance after WeCom answers 45009', async () => {
     const robot = await startFakeWecom();
-    const [a, b] = [0, 1].map(() => createWecomSender({ budget: createWecomBudget(t.db), log: silentLog }));
+    const [a, b] = [0, 1].map(() =>
+      createWecomSender({ egress: localEgress(), budget: createWecomBudget(t.db), log: silentLog }),
+    );
     const account = { name: 'limited-wecom', webhook: robot.webhook };
     try {
       robot.answerNext({ body: { errcode: 45009, errmsg: 'api freq out of limit' } });

@@ -15,12 +15,14 @@ export interface DeliveryJson {
   messageId: string;
   channel: string;
   recipientIndex: number;
+  recipientKey: string;
   userId: string | null;
   email: string | null;
   templateCode: string;
   status: string;
   attempts: number;
   reason: string | null;
+  digestMessageId?: string | null;
   createdAt: string;
 }
 
@@ -33,6 +35,7 @@ export interface MessageJson {
   source: string | null;
   traceId: string | null;
   recipientCount: number;
+  createdAt: string;
   updatedAt: string;
   deliveries: Array<DeliveryJson & { attemptLog: AttemptJson[] }>;
 }
@@ -63,13 +66,13 @@ export interface ApiResponse<T> {
 
 const FINISHED = new Set(['completed', 'partially_failed', 'failed', 'rejected']);
 
-/** The admin API of one running Herald over real HTTP, as an operator's script would use it. */
-export function heraldApi(baseUrl: string) {
+/** The admin API of one running Herald over real HTTP, as an operator's script would use it (or a key's holder). */
+export function heraldApi(baseUrl: string, token = ADMIN_TOKEN) {
   async function call<T>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
     const res = await fetch(`${baseUrl}${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${ADMIN_TOKEN}`,
+        authorization: `Bearer ${token}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),

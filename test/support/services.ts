@@ -48,8 +48,13 @@ export const services = {
  * `describe` when the services a suite needs are up, otherwise a skipped `describe` whose name says why
  * (globalSetup has already printed the list; under HERALD_REQUIRE_SERVICES=1 it fails instead).
  */
+/** A suite kept out of the run on purpose, its reason in its name (and so in every report). */
+export function describeSkippedBecause(reason: string, name: string, fn: () => void): void {
+  describe.skip(`${name} [skipped: ${reason}]`, fn);
+}
+
 export function describeWith(needs: Array<'postgres' | 'rabbitmq'>, name: string, fn: () => void): void {
   const missing = needs.filter((n) => !services[n]);
   if (missing.length === 0) describe(name, fn);
-  else describe.skip(`${name} [skipped: ${missing.join(' and ')} not reachable]`, fn);
+  else describeSkippedBecause(`${missing.join(' and ')} not reachable`, name, fn);
 }

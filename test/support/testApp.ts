@@ -40,3 +40,55 @@ export async function createTestApp(db: Database, env: Record<string, string> = 
     },
   };
 }
+
+/** The test app of a `describe` (or a file) from useTestApp, with an admin request at hand. */
+export interface SuiteApp extends Omit<TestApp, 'close'> {
+  /** The app's database (its own schema, or its own PGlite). */
+  readonly db: Database;
+  /** A request through `inject` with the admin token; a JSON body when `payload` is given. */
+  call(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    url: string,
+    payload?: object,
+  ): Promise<Awaited<ReturnType<App['inject']>>>;
+}
+
+/**
+ * A test app on a database of its own for the enclosing `describe` (or file): opened in `beforeAll`,
+ * closed and dropped in `afterAll`. Its parts exist inside hooks and tests, not when the suite is defined.
+ */
+export function useTestApp(
+  open: () => Promise<{ db: Database; drop(): Promise<void> }>,
+  env: Record<string, string> = {},
+): SuiteApp {
+  let made: { drop(): Promise<void>; t: TestApp } | undefined;
+  beforeAll(async () => {
+    const tdb = await open();
+    made = { drop: () => tdb.drop(), t: await createTestApp(tdb.db, env) };
+  });
+  afterAll(async () => {
+    await made?.t.close();
+    await made?.drop();
+    made = undefined;
+  });
+  const current = (): TestApp => {
+    if (!made) throw new Error('useTestApp: the app exists only inside hooks and tests');
+    return made.t;
+  };
+  return {
+    get app() {
+      return current().app;
+    },
+    get ctx() {
+      return current().ctx;
+    },
+    get config() {
+      return current().config;
+    },
+    get db() {
+      return current().ctx.db;
+    },
+    call: async (method, url, payload) =>
+      current().app.inject({ method, url, headers: auth, ...(payload === undefined ? {} : { payload }) }),
+  };
+}

@@ -1,3 +1,4 @@
+import { deleteTopology } from './brokerTopology';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,12 @@ import { ADMIN_TOKEN } from './testApp';
 export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef-0123456789';
 /** Shared by every instance of a deployment, as a shared database requires. */
 export const SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
+
+/**
+ * The vendor fakes (test/senders/support) listen on 127.0.0.1, which the egress guard refuses unless it is
+ * allow-listed, as an operator allow-lists a private gateway.
+ */
+export const LOCAL_VENDOR_FAKES = { HERALD_WEBHOOK_ALLOW_HOSTS: '127.0.0.1' } as const;
 
 export interface TestHerald {
   app: App;
@@ -110,15 +117,7 @@ export function createTestDeployment(baseEnv: Record<string, string> = {}): Test
           names.followUp,
           ...(config.HERALD_FOLLOW_UP_DELAYS ?? []).map((d) => names.followUpWait(d)),
         ];
-        for (const q of [
-          names.dispatch,
-          names.dead,
-          ...delays.map((d) => names.retryQueue(d)),
-          ...followUpQueues,
-        ])
-          await ch.deleteQueue(q);
-        for (const x of [names.exchange, names.route, names.unroutable, names.im, names.events])
-          await ch.deleteExchange(x);
+        await deleteTopology(ch, names, delays, followUpQueues);
         await ch.close();
       } finally {
         await conn.close();

@@ -16,10 +16,13 @@ describe('createCallBatcher', () => {
 
   it('splits a large burst into batches of at most maxBatch', async () => {
     const sizes: number[] = [];
-    const id = createCallBatcher(async (xs: number[]) => {
-      sizes.push(xs.length);
-      return xs;
-    }, 4);
+    const id = createCallBatcher(
+      async (xs: number[]) => {
+        sizes.push(xs.length);
+        return xs;
+      },
+      { maxBatch: 4, maxInFlight: 3 },
+    );
     await Promise.all(Array.from({ length: 10 }, (_, i) => id(i)));
     expect(sizes).toEqual([4, 4, 2]);
   });
@@ -49,5 +52,32 @@ describe('createCallBatcher', () => {
     const settled = await Promise.allSettled([1, 2, 3].map((x) => down(x)));
     expect(settled.every((s) => s.status === 'rejected')).toBe(true);
     expect(calls).toBe(1);
+  });
+  it('holds the calls made while a batch runs and sends them together when it finishes', async () => {
+    const batches: number[][] = [];
+    let running = 0;
+    let most = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = createCallBatcher(
+      async (xs: number[]) => {
+        batches.push(xs);
+        running++;
+        most = Math.max(most, running);
+        if (batches.length === 1) await gate;
+        running--;
+        return xs;
+      },
+      { maxInFlight: 1 },
+    );
+    const first = slow(1);
+    await new Promise((r) => setImmediate(r));
+    const later = [2, 3, 4].map((x) => slow(x));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(batches).toEqual([[1]]);
+    release();
+    expect(await Promise.all([first, ...later])).toEqual([1, 2, 3, 4]);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+    expect(most).toBe(1);
   });
 });

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../../src/config/loadConfig';
+import { parseBrokerUrls, redactUrl } from '../../src/broker/brokerUrls';
 
 describe('loadConfig', () => {
   it('applies the documented defaults when nothing is set', () => {
@@ -52,5 +53,28 @@ describe('loadConfig', () => {
     } catch (err) {
       expect((err as Error).message).not.toContain(secret);
     }
+  });
+});
+
+describe('AMQP_URL as a list of cluster nodes', () => {
+  it('takes one URL or several comma-separated, and refuses a list with a bad member', () => {
+    const list = 'amqp://u:p@rabbit-1:5672, amqp://u:p@rabbit-2:5672,amqps://u:p@rabbit-3:5671/vh';
+    expect(loadConfig({ AMQP_URL: list }).AMQP_URL).toBe(list);
+    expect(parseBrokerUrls(list)).toEqual([
+      'amqp://u:p@rabbit-1:5672',
+      'amqp://u:p@rabbit-2:5672',
+      'amqps://u:p@rabbit-3:5671/vh',
+    ]);
+    expect(parseBrokerUrls(['amqp://a', 'amqp://b'])).toEqual(['amqp://a', 'amqp://b']);
+    expect(() => loadConfig({ AMQP_URL: 'amqp://u:p@rabbit-1,http://rabbit-2' })).toThrow(
+      /AMQP_URL: must be an amqp:\/\/ or amqps:\/\/ URL, or several separated by commas/,
+    );
+    expect(() => parseBrokerUrls(' , ')).toThrow(/no broker URL/);
+  });
+
+  it('names a bad node without its credentials', () => {
+    expect(() => parseBrokerUrls('amqp://u:p@ok,redis://user:s3cret@other:6379')).toThrow(/not an amqp/);
+    expect(() => parseBrokerUrls('amqp://u:p@ok,redis://user:s3cret@other:6379')).not.toThrow(/s3cret/);
+    expect(redactUrl('amqp://user:s3cret@rabbit-2:5673/vh')).toBe('amqp://rabbit-2:5673');
   });
 });

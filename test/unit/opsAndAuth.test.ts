@@ -1,19 +1,9 @@
 import { buildApp } from '../../src/app';
 import { createAppContext } from '../../src/appContext';
-import { createTestPglite, type TestDatabase } from '../support/testDatabase';
-import { ADMIN_TOKEN, createTestApp, type TestApp } from '../support/testApp';
+import { createTestPglite } from '../support/testDatabase';
+import { ADMIN_TOKEN, createTestApp, useTestApp, type TestApp } from '../support/testApp';
 
-let tdb: TestDatabase;
-let t: TestApp;
-
-beforeAll(async () => {
-  tdb = await createTestPglite();
-  t = await createTestApp(tdb.db);
-});
-afterAll(async () => {
-  await t.close();
-  await tdb.drop();
-});
+const t = useTestApp(createTestPglite);
 
 describe('ops routes', () => {
   it('answers /health without a token', async () => {
@@ -74,7 +64,7 @@ describe('ops routes', () => {
 describe('HERALD_ROLES decides which routes exist', () => {
   let consumer: TestApp;
   beforeAll(async () => {
-    consumer = await createTestApp(tdb.db, { HERALD_ROLES: 'consumer' });
+    consumer = await createTestApp(t.db, { HERALD_ROLES: 'consumer' });
   });
   afterAll(async () => {
     await consumer.close();

@@ -7,6 +7,8 @@ const stored = (code: string, version: number): StoredTemplateVersion => ({
   code,
   version,
   name: code,
+  category: null,
+  critical: false,
   variables: {},
   channels: { im: { title: 't', body: 'b' } },
   locales: {},

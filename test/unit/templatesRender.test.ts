@@ -12,6 +12,8 @@ function version(over: Partial<StoredTemplateVersion> = {}): StoredTemplateVersi
     code: 'order_shipped',
     version: 1,
     name: 'Order shipped',
+    category: null,
+    critical: false,
     variables: { orderNo: 'string', 'note?': 'string' },
     channels: {
       mail: {

@@ -12,6 +12,8 @@ function version(channels: StoredTemplateVersion['channels']): StoredTemplateVer
     code: 'budget',
     version: 1,
     name: 'Budget',
+    category: null,
+    critical: false,
     variables: { n: 'number', rows: 'array' },
     channels,
     locales: {},

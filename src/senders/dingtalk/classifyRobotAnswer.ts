@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isAxiosError } from 'axios';
+import { classifyRequestError } from '../vendorHttp';
 import type { SendOutcome } from '../sender';
 import { maskWebhook } from './sign';
 
@@ -60,18 +60,9 @@ export function isTooFastAnswer(outcome: SendOutcome): boolean {
   return m !== null && TOO_FAST.has(Number(m[1]));
 }
 
-/** The request never got an answer: a timeout or a network failure, both worth another try. */
-export function classifyRobotRequestError(err: unknown): SendOutcome {
-  if (isAxiosError(err)) {
-    const timedOut = err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT';
-    return {
-      kind: 'retryable',
-      code: timedOut ? 'dingtalk_timeout' : 'dingtalk_network',
-      message: maskWebhook(`${err.code ?? 'ERROR'}: ${err.message}`),
-    };
-  }
-  return { kind: 'retryable', code: 'dingtalk_network', message: maskWebhook(String(err)) };
-}
+/** The request got no answer, or was refused by the egress guard (one classification for every vendor). */
+export const classifyRobotRequestError = (err: unknown): SendOutcome =>
+  classifyRequestError('dingtalk', err, maskWebhook);
 
 /** DingTalk's answer body; some gateways send errcode as a string of digits. */
 const answerSchema = z.looseObject({

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { sendWithinBudget } from '../budgetedSend';
 import type { Sender, SendOutcome } from '../sender';
+import type { EgressGuard } from '../egress';
 import { badWebhook, isHttpUrl, requestVendor } from '../vendorHttp';
 import type { DingTalkJob } from './robotJob';
 import { buildRobotPayload, RobotPayloadError, type RobotPayload } from './buildRobotPayload';
@@ -16,6 +17,8 @@ import { signedWebhookUrl } from './sign';
 export interface DingTalkSenderDeps {
   budget: RobotBudget;
   log: Pick<FastifyBaseLogger, 'info' | 'warn'>;
+  /** Where requests may go (the channel's vendor hosts and HERALD_WEBHOOK_ALLOW_HOSTS). */
+  egress: EgressGuard;
   /** Per request; a robot that does not answer within it is retried later. */
   timeoutMs?: number;
 }
@@ -48,7 +51,12 @@ export function createDingTalkSender(deps: DingTalkSenderDeps): Sender<DingTalkJ
         account: job.account.name,
         deliveryId: job.deliveryId,
         send: () =>
-          post(signedWebhookUrl(job.account.webhook, job.account.secret, Date.now()), payload, timeoutMs),
+          post(
+            deps.egress,
+            signedWebhookUrl(job.account.webhook, job.account.secret, Date.now()),
+            payload,
+            timeoutMs,
+          ),
         holdAfter: (outcome) =>
           isTooFastAnswer(outcome) && outcome.kind === 'retryable'
             ? { ms: RATE_LIMIT_BLOCK_MS, reason: `blocked by DingTalk: ${outcome.message}` }
@@ -59,9 +67,14 @@ export function createDingTalkSender(deps: DingTalkSenderDeps): Sender<DingTalkJ
 }
 
 /** One request, one answer. */
-async function post(url: string, payload: RobotPayload, timeoutMs: number): Promise<SendOutcome> {
+async function post(
+  egress: EgressGuard,
+  url: string,
+  payload: RobotPayload,
+  timeoutMs: number,
+): Promise<SendOutcome> {
   try {
-    const answer = await requestVendor('POST', url, payload, timeoutMs);
+    const answer = await requestVendor(egress, 'POST', url, payload, timeoutMs);
     return classifyRobotAnswer(answer.status, answer.body);
   } catch (err) {
     return classifyRobotRequestError(err);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HeraldError } from '../../errors';
-import { defineChannel, type Skip } from '../channel';
+import { defineChannel, egressOf, type Skip } from '../channel';
 import type { DingTalkJob } from './robotJob';
 import { createDingTalkSender } from './dingtalkSender';
 import { robotAccount } from './robotAccount';
@@ -8,6 +8,8 @@ import { createRobotBudget } from './robotBudget';
 import { renderedRobotSchema, robotPartSchema } from './robotPart';
 
 const BUDGET = { perWindow: 20, windowMs: 60_000 };
+/** Where DingTalk robots live: the egress allow-list. */
+const ROBOT_HOSTS = ['oapi.dingtalk.com'] as const;
 
 /**
  * A DingTalk custom robot: one signed post per envelope into the robot's group, @mentioning the
@@ -28,10 +30,12 @@ export const dingtalk = defineChannel({
   part: robotPartSchema,
   rendered: renderedRobotSchema,
   textFields: ['title', 'text', 'url', 'picUrl', 'btnTitle'],
+  // DingTalk refuses a custom robot's message over 20,000 bytes.
+  textLimit: () => ({ field: 'text', bytes: 20_000 }),
   account: robotAccount,
   concurrency: 4,
   budget: BUDGET,
-  vendorHosts: ['oapi.dingtalk.com'],
+  vendorHosts: ROBOT_HOSTS,
   async toJob({ base, rendered, envelope, account }): Promise<DingTalkJob | Skip> {
     const { account: accountName, ...post } = rendered;
     // Failed, not skipped: a skip would leave the message completed and the alert believed sent.
@@ -47,5 +51,16 @@ export const dingtalk = defineChannel({
       isAtAll: envelope.atAll,
     };
   },
-  createSender: (deps) => createDingTalkSender({ budget: createRobotBudget(deps.db, BUDGET), log: deps.log }),
+  testMessage: (account, t) => ({
+    account,
+    msgtype: 'text' as const,
+    title: t.title,
+    text: `${t.title}\n${t.body}`,
+  }),
+  createSender: (deps) =>
+    createDingTalkSender({
+      budget: createRobotBudget(deps.db, BUDGET),
+      log: deps.log,
+      egress: egressOf({ vendorHosts: ROBOT_HOSTS, account: robotAccount }, deps),
+    }),
 });

@@ -11,7 +11,10 @@ export const robotAccount = defineAccountType({
   input: z
     .object({
       webhook: z
-        .url({ protocol: /^https$/, message: 'must be an https URL' })
+        .url({
+          protocol: /^https?$/,
+          message: 'must be an https URL (http only for a host in HERALD_WEBHOOK_ALLOW_HOSTS)',
+        })
         .max(2048)
         .describe(
           'the robot webhook; its access_token is write-only (omitted on PUT keeps the stored one) and never returned',
@@ -26,6 +29,7 @@ export const robotAccount = defineAccountType({
     .strict(),
   stored: z.object({ webhook: z.string().describe('the webhook without its access_token') }),
   secrets: { access_token: 'accessToken', secret: 'secret' },
+  egressUrls: (input) => [input.webhook],
   split(input, previous) {
     const url = new URL(input.webhook);
     if (url.username || url.password)

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { EgressGuard } from '../egress';
 import type { SendOutcome } from '../sender';
 import { classifyRequestError, integerField, requestVendor } from '../vendorHttp';
 import { classifyWorkAnswer, maskWorkToken, type WorkAnswer } from './classifyWorkAnswer';
@@ -16,6 +17,7 @@ export interface AccessTokens {
 export interface AccessTokenOptions {
   baseUrl: string;
   timeoutMs: number;
+  egress: EgressGuard;
   now?: () => number;
   /** Refresh this long before DingTalk's `expires_in` runs out. */
   marginMs?: number;
@@ -44,7 +46,9 @@ export function createAccessTokens(opts: AccessTokenOptions): AccessTokens {
     url.searchParams.set('appsecret', account.appSecret);
     let answer;
     try {
-      answer = classifyWorkAnswer(await requestVendor('GET', url.toString(), undefined, opts.timeoutMs));
+      answer = classifyWorkAnswer(
+        await requestVendor(opts.egress, 'GET', url.toString(), undefined, opts.timeoutMs),
+      );
     } catch (err) {
       return { ok: false, outcome: classifyRequestError('dingtalk_work', err, maskWorkToken) };
     }

@@ -1,4 +1,5 @@
 import type { SendOutcome } from '../sender';
+import type { EgressGuard } from '../egress';
 import { classifyRequestError, requestVendor } from '../vendorHttp';
 import { callWithToken, type AccessTokens } from './accessTokens';
 import { classifyWorkAnswer, maskWorkToken } from './classifyWorkAnswer';
@@ -85,6 +86,7 @@ export function classifySendResult(
 export interface WorkResultCheckerDeps {
   tokens: AccessTokens;
   baseUrl: string;
+  egress: EgressGuard;
   timeoutMs?: number;
 }
 
@@ -101,7 +103,7 @@ export function createWorkResultChecker(deps: WorkResultCheckerDeps): WorkResult
       const body = { agent_id: account.agentId, task_id: Number(taskId) };
       const call = async (token: string) => {
         url.searchParams.set('access_token', token);
-        return classifyWorkAnswer(await requestVendor('POST', url.toString(), body, timeoutMs));
+        return classifyWorkAnswer(await requestVendor(deps.egress, 'POST', url.toString(), body, timeoutMs));
       };
       try {
         const answer = await callWithToken(deps.tokens, account, call);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineAccountType, defineChannel, type FollowUpRunner, type Skip } from '../channel';
+import { defineAccountType, defineChannel, egressOf, type FollowUpRunner, type Skip } from '../channel';
 import { createAccessTokens } from './accessTokens';
 import { createWorkResultChecker } from './checkSendResult';
 import {
@@ -30,6 +30,7 @@ export const workAppAccount = defineAccountType({
   input: workAppConfigInputSchema,
   stored: workAppPublicConfigSchema,
   secrets: { app_secret: 'app_secret' },
+  egressUrls: (input) => [input.apiBase ?? WORK_DEFAULT_BASE_URL],
   split: (input, previous) => splitWorkAccount(input, previous),
   toConfig: (name, stored, secrets) => toWorkAppAccount(name, stored, secrets),
 });
@@ -55,9 +56,16 @@ export const dingtalkWork = defineChannel({
   recipientFields: { dingtalkUserId: z.string().min(1).max(128).optional() },
   address: (r) => r.dingtalkUserId,
   missingAddress: 'recipient has no dingtalkUserId for a work notification',
+  label: 'DingTalk',
   part: workPartSchema,
   rendered: renderedWorkSchema,
   textFields: ['title', 'text', 'url', 'picUrl', 'btnTitle'],
+  // DingTalk refuses a work notification whose msg is over 2,048 bytes as JSON: the text gets what the
+  // other fields leave, less a fifth for JSON escapes.
+  textLimit: (r) => ({
+    field: 'text',
+    bytes: Math.max(0, Math.floor((2048 - Buffer.byteLength(JSON.stringify({ ...r, text: '' }))) * 0.8)),
+  }),
   account: workAppAccount,
   concurrency: 4,
   vendorHosts: WORK_HOSTS,
@@ -69,14 +77,25 @@ export const dingtalkWork = defineChannel({
     if (!app) return { skip: 'the template names no DingTalk work-notification app and none is the default' };
     return toWorkJob(base, message, app, { dingtalkUserId: recipient.dingtalkUserId });
   },
-  createSender: (deps) => createDingTalkWorkSender({ log: deps.log }),
+  testMessage: (account, t) => ({
+    account,
+    msgtype: 'text' as const,
+    title: t.title,
+    text: `${t.title}\n${t.body}`,
+  }),
+  createSender: (deps) =>
+    createDingTalkWorkSender({
+      log: deps.log,
+      egress: egressOf({ vendorHosts: WORK_HOSTS, account: workAppAccount }, deps),
+    }),
   // DingTalk answers success and then drops what is over its flow control: getsendresult tells.
   followUp: {
     delaysMs: WORK_CHECK_DELAYS_MS,
     plan: planResultChecks,
     createRunner(deps, accounts): FollowUpRunner {
-      const tokens = createAccessTokens({ baseUrl: WORK_DEFAULT_BASE_URL, timeoutMs: 10_000 });
-      const checker = createWorkResultChecker({ baseUrl: WORK_DEFAULT_BASE_URL, tokens });
+      const egress = egressOf({ vendorHosts: WORK_HOSTS, account: workAppAccount }, deps);
+      const tokens = createAccessTokens({ baseUrl: WORK_DEFAULT_BASE_URL, timeoutMs: 10_000, egress });
+      const checker = createWorkResultChecker({ baseUrl: WORK_DEFAULT_BASE_URL, tokens, egress });
       return {
         async run(payload, delaysMs) {
           const check = workResultCheckSchema.parse(payload);

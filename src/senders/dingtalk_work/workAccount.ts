@@ -20,7 +20,10 @@ export const workAppConfigInputSchema = z
       ),
     agentId: z.int().positive().describe("the app's AgentId"),
     apiBase: z
-      .url({ protocol: /^https$/, message: 'must be an https URL' })
+      .url({
+        protocol: /^https?$/,
+        message: 'must be an https URL (http only for a host in HERALD_WEBHOOK_ALLOW_HOSTS)',
+      })
       .max(200)
       .refine((u) => new URL(u).pathname === '/' && !new URL(u).search, {
         message: 'must be an origin like https://oapi.dingtalk.com, without a path',

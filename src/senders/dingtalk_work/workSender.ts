@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { EgressGuard } from '../egress';
 import type { Sender, SendOutcome } from '../sender';
 import { classifyRequestError, integerField, requestVendor } from '../vendorHttp';
 import { callWithToken, createAccessTokens, type AccessTokens } from './accessTokens';
@@ -16,6 +17,8 @@ export const WORK_USERS_PER_CALL = 100;
 
 export interface DingTalkWorkSenderDeps {
   log: Pick<FastifyBaseLogger, 'info' | 'warn'>;
+  /** Where requests may go (the channel's vendor hosts and HERALD_WEBHOOK_ALLOW_HOSTS). */
+  egress: EgressGuard;
   /** DingTalk's server API; a local stand-in in tests. */
   baseUrl?: string;
   timeoutMs?: number;
@@ -37,7 +40,7 @@ export interface DingTalkWorkSender extends Sender<DingTalkWorkJob> {
 export function createDingTalkWorkSender(deps: DingTalkWorkSenderDeps): DingTalkWorkSender {
   const baseUrl = deps.baseUrl ?? WORK_DEFAULT_BASE_URL;
   const timeoutMs = deps.timeoutMs ?? 10_000;
-  const tokens = deps.tokens ?? createAccessTokens({ baseUrl, timeoutMs });
+  const tokens = deps.tokens ?? createAccessTokens({ baseUrl, timeoutMs, egress: deps.egress });
 
   const sendBatch = async (
     account: WorkAppAccount,
@@ -48,7 +51,7 @@ export function createDingTalkWorkSender(deps: DingTalkWorkSenderDeps): DingTalk
     const url = new URL('/topapi/message/corpconversation/asyncsend_v2', account.apiBase ?? baseUrl);
     const call = async (token: string) => {
       url.searchParams.set('access_token', token);
-      return classifyWorkAnswer(await requestVendor('POST', url.toString(), body, timeoutMs));
+      return classifyWorkAnswer(await requestVendor(deps.egress, 'POST', url.toString(), body, timeoutMs));
     };
     try {
       const answer = await callWithToken(tokens, account, call);

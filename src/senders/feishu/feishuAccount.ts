@@ -12,7 +12,10 @@ const HOOK_PATH = /^\/open-apis\/bot\/v2\/hook\/([A-Za-z0-9_-]*)$/;
 export const feishuRobotConfigInputSchema = z
   .object({
     webhook: z
-      .url({ protocol: /^https$/, message: 'must be an https URL' })
+      .url({
+        protocol: /^https?$/,
+        message: 'must be an https URL (http only for a host in HERALD_WEBHOOK_ALLOW_HOSTS)',
+      })
       .max(2048)
       .refine((u) => HOOK_PATH.test(new URL(u).pathname), {
         message: 'must be a custom-bot webhook like https://open.feishu.cn/open-apis/bot/v2/hook/<token>',

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { sendWithinBudget } from '../budgetedSend';
+import type { EgressGuard } from '../egress';
 import type { SendBudget } from '../sendBudget';
 import type { Sender, SendOutcome } from '../sender';
 import { classifyRequestError, badWebhook, isHttpUrl, requestVendor } from '../vendorHttp';
@@ -11,6 +12,8 @@ import { maskFeishuHook } from './sign';
 export interface FeishuSenderDeps {
   budget: SendBudget;
   log: Pick<FastifyBaseLogger, 'info' | 'warn'>;
+  /** Where requests may go (the channel's vendor hosts and HERALD_WEBHOOK_ALLOW_HOSTS). */
+  egress: EgressGuard;
   /** Per request; a robot that does not answer within it is retried later. */
   timeoutMs?: number;
   /** The clock the signature's timestamp comes from. */
@@ -37,7 +40,9 @@ export function createFeishuSender(deps: FeishuSenderDeps): Sender<FeishuJob> {
         send: async () => {
           try {
             const payload = buildFeishuPayload(job, now());
-            return classifyFeishuAnswer(await requestVendor('POST', job.account.webhook, payload, timeoutMs));
+            return classifyFeishuAnswer(
+              await requestVendor(deps.egress, 'POST', job.account.webhook, payload, timeoutMs),
+            );
           } catch (err) {
             return classifyRequestError('feishu', err, maskFeishuHook);
           }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineAccountType, defineChannel, type Skip } from '../channel';
+import { defineAccountType, defineChannel, egressOf, type Skip } from '../channel';
 import { FEISHU_BUDGET, createFeishuBudget } from './feishuBudget';
 import {
   FEISHU_HOSTS,
@@ -22,6 +22,7 @@ export const feishuRobotAccount = defineAccountType({
   input: feishuRobotConfigInputSchema,
   stored: feishuRobotPublicConfigSchema,
   secrets: { access_token: 'access_token', secret: 'secret' },
+  egressUrls: (input) => [input.webhook],
   split: (input, previous) => splitFeishuAccount(input, previous),
   toConfig: (name, stored, secrets) => toFeishuRobotAccount(name, stored, secrets),
 });
@@ -54,6 +55,8 @@ export const feishu = defineChannel({
   part: feishuPartSchema,
   rendered: renderedFeishuSchema,
   textFields: ['title', 'text', 'url', 'btnTitle'],
+  // Feishu refuses a custom bot's request body over 20 KB; the text leaves room for the rest of it.
+  textLimit: () => ({ field: 'text', bytes: 18_000 }),
   account: feishuRobotAccount,
   concurrency: 4,
   budget: perSecond && { perWindow: perSecond.limit, windowMs: perSecond.windowMs },
@@ -64,5 +67,16 @@ export const feishu = defineChannel({
     if (!robot) return { skip: 'the template names no Feishu robot account and none is the default' };
     return toFeishuJob(base, { ...post, atAll: post.atAll || envelope.atAll }, robot, envelope.to);
   },
-  createSender: (deps) => createFeishuSender({ budget: createFeishuBudget(deps.db), log: deps.log }),
+  testMessage: (account, t) => ({
+    account,
+    msgType: 'text' as const,
+    title: t.title,
+    text: `${t.title}\n${t.body}`,
+  }),
+  createSender: (deps) =>
+    createFeishuSender({
+      budget: createFeishuBudget(deps.db),
+      log: deps.log,
+      egress: egressOf({ vendorHosts: FEISHU_HOSTS, account: feishuRobotAccount }, deps),
+    }),
 });

@@ -1,3 +1,4 @@
+import { SpanKind } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ImBus, ImEvent } from '../../inbox/imBus';
 import { createCallBatcher } from '../../db/callBatcher';
@@ -5,6 +6,8 @@ import type { NewInboxItem } from '../../inbox/inboxItem';
 import type { InboxStore } from '../../inbox/inboxStore';
 import type { Sender, SendOutcome } from '../sender';
 import type { ImJob } from './imJob';
+import { MESSAGING_BATCH_COUNT } from '../../tracing/messagingAttributes';
+import { inSpan } from '../../tracing/spans';
 
 export interface ImSender extends Sender<ImJob> {
   /**
@@ -53,20 +56,24 @@ export function createImSender(deps: {
   }
   // The items of every envelope in flight at once go into one transaction: the inbox insert is the
   // costliest step of an IM send, and its cost is per round trip, not per row.
-  const insertItems = createCallBatcher(async (batches: NewInboxItem[][]) => {
+  const insertMany = async (batches: NewInboxItem[][]) => {
     const result = await inbox.insertItems(batches.flat());
     let offset = 0;
     return batches.map((b) => {
       const items = result.items.slice(offset, offset + b.length);
       offset += b.length;
-      return { items, unread: result.unread };
+      return { items, counts: result.counts };
     });
-  });
+  };
+  // Critical jobs have a batcher of their own: an alert's item never waits for a topic page's 500.
+  const ordinaryInserts = createCallBatcher(insertMany);
+  const criticalInserts = createCallBatcher(insertMany);
 
   async function sendMany(jobs: ImJob[]): Promise<SendOutcome[]> {
     if (jobs.length === 0) return [];
     let result: Awaited<ReturnType<InboxStore['insertItems']>>;
     try {
+      const insertItems = jobs[0]?.critical ? criticalInserts : ordinaryInserts;
       result = await insertItems(
         jobs.map((j) => ({
           userId: j.userId,
@@ -77,7 +84,11 @@ export function createImSender(deps: {
           body: j.body,
           url: j.url,
           category: j.category,
+          tags: j.tags,
+          severity: j.severity,
           data: j.data,
+          actions: j.actions,
+          expiresAt: j.expiresAt === undefined ? undefined : new Date(j.expiresAt),
         })),
       );
     } catch (err) {
@@ -93,10 +104,17 @@ export function createImSender(deps: {
     for (const { item, created } of result.items) {
       if ((!created && item.readAt !== null) || pushed.has(item.id)) continue;
       pushed.add(item.id);
-      events.push({ type: 'item', userId: item.userId, item, unread: result.unread[item.userId] ?? 0 });
+      const counts = result.counts[item.userId];
+      if (counts) events.push({ type: 'item', userId: item.userId, item, counts });
     }
-    await pushToGateways(events);
-    return result.items.map(({ item }) => ({ kind: 'sent', providerId: item.id }));
+    if (events.length)
+      await inSpan(
+        'publish im',
+        { kind: SpanKind.PRODUCER, attributes: { [MESSAGING_BATCH_COUNT]: events.length } },
+        // The bus carries this span's context with each event: the gateway's push continues the trace.
+        () => pushToGateways(events),
+      );
+    return result.items.map(({ item }) => ({ kind: 'sent', providerId: item.id, attemptRecorded: true }));
   }
 
   return {

@@ -1,4 +1,5 @@
 import { userIdSchema } from '../../identity/userId';
+import { parseDuration } from '../../time/duration';
 import { HeraldError } from '../../errors';
 import { defineChannel, type Skip } from '../channel';
 import type { ImJob } from './imJob';
@@ -16,10 +17,13 @@ export const im = defineChannel({
   recipientFields: { userId: userIdSchema.optional() },
   address: (r) => r.userId,
   missingAddress: 'recipient has no userId for in-site messages',
+  label: 'In-app',
   part: imPartSchema,
   rendered: renderedImSchema,
   textFields: ['title', 'body', 'url', 'category'],
-  recordFields: ['data'],
+  // The user reads the item in the inbox.
+  readable: true,
+  recordFields: ['data', 'tags'],
   concurrency: 64,
   vendorHosts: [],
   async toJob({ base, rendered, recipient }): Promise<ImJob | Skip> {
@@ -27,7 +31,27 @@ export const im = defineChannel({
     // What the variables filled in is checked here; the template's literal start was checked at save.
     if (rendered.url !== undefined && !isSafeItemUrl(rendered.url))
       throw new HeraldError('unsafe_url', `the rendered im url ${ITEM_URL_RULE}`, 422);
-    return { ...base, channel: 'im', userId: recipient.userId, ...rendered };
+    for (const slot of ['primary', 'secondary'] as const) {
+      const a = rendered.actions?.[slot];
+      if (a && 'url' in a && !isSafeItemUrl(a.url))
+        throw new HeraldError('unsafe_url', `the im ${slot} action's url ${ITEM_URL_RULE}`, 422);
+    }
+    const { tags, expiresAfter, ...rest } = rendered;
+    const tagList =
+      tags === undefined ? undefined : (Array.isArray(tags) ? tags : Object.values(tags)).filter(Boolean);
+    const { templateCategory, ...jobBase } = base;
+    const category = rest.category ?? templateCategory;
+    return {
+      ...jobBase,
+      ...(category !== undefined ? { category } : {}),
+      channel: 'im',
+      userId: recipient.userId,
+      ...rest,
+      ...(tagList ? { tags: [...new Set(tagList)] } : {}),
+      ...(expiresAfter
+        ? { expiresAt: new Date(Date.now() + parseDuration(expiresAfter)).toISOString() }
+        : {}),
+    };
   },
   createSender: (deps) => createImSender({ inbox: deps.inbox, bus: deps.imBus, log: deps.log }),
 });

@@ -18,7 +18,21 @@ export function textFromHtml(html: string): string {
   return htmlToText(html);
 }
 
-export function buildMailMessage(job: MailJob, from: string, replyTo?: string): SendMailOptions {
+/**
+ * RFC 2369 List-Unsubscribe with RFC 8058 one-click: a mailbox provider POSTs `List-Unsubscribe=One-Click`
+ * to the link. No mailto: Herald reads no mailbox, and an address nobody processes would leave the
+ * request unhonoured.
+ */
+export function unsubscribeHeaders(url: string): Record<string, string> {
+  return { 'List-Unsubscribe': `<${url}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
+}
+
+export function buildMailMessage(
+  job: MailJob,
+  from: string,
+  replyTo?: string,
+  unsubscribeUrl?: string,
+): SendMailOptions {
   return {
     from,
     replyTo,
@@ -27,5 +41,6 @@ export function buildMailMessage(job: MailJob, from: string, replyTo?: string): 
     html: job.html,
     text: job.text ?? textFromHtml(job.html),
     messageId: deliveryMessageId(job.deliveryId),
+    ...(unsubscribeUrl ? { headers: unsubscribeHeaders(unsubscribeUrl) } : {}),
   };
 }

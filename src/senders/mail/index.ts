@@ -16,6 +16,8 @@ export const mail = defineChannel({
   recipientFields: { email: z.email().max(320).optional() },
   address: (r) => r.email,
   missingAddress: 'recipient has no email address',
+  label: 'Email',
+  suppressible: true,
   part: mailPartSchema,
   rendered: renderedMailSchema,
   textFields: ['subject', 'text'],
@@ -34,12 +36,22 @@ export const mail = defineChannel({
       subject,
       html,
       text,
+      ...(base.critical
+        ? {}
+        : {
+            unsubscribe: {
+              ...(base.userId ? { userId: base.userId } : {}),
+              category: base.templateCategory ?? null,
+            },
+          }),
     };
   },
+  testMessage: (account, t) => ({ account, subject: t.title, html: `<p>${t.body}</p>`, text: t.body }),
   createSender: (deps) =>
     createMailSender({
       outboxDir: path.join(deps.homeDir, 'outbox'),
       log: deps.log,
       onAccountChange: deps.onAccountChange,
+      audience: deps.audience,
     }),
 });

@@ -21,4 +21,9 @@ export interface MailJob extends JobBase {
   subject: string;
   html: string;
   text?: string;
+  /**
+   * What the mail's unsubscribe link turns off: this user's (else this address's) mail of the category.
+   * Absent for a critical template's mail, which carries no link.
+   */
+  unsubscribe?: { userId?: string; category: string | null };
 }

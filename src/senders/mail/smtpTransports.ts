@@ -23,7 +23,9 @@ export interface SmtpTransports {
 }
 
 /** One nodemailer SMTP pool per account, keyed by name and a fingerprint of its config. */
-export function createSmtpTransports(opts: { maxConnections?: number } = {}): SmtpTransports {
+export function createSmtpTransports(
+  opts: { maxConnections?: number; timeouts?: Partial<typeof SMTP_TIMEOUTS> } = {},
+): SmtpTransports {
   const pools = new Map<string, PoolEntry>();
 
   const retire = (entry: PoolEntry) => {
@@ -48,6 +50,7 @@ export function createSmtpTransports(opts: { maxConnections?: number } = {}): Sm
         requireTLS: !account.secure && account.user !== undefined && account.allowInsecureAuth !== true,
         auth: account.user ? { user: account.user, pass: account.password ?? '' } : undefined,
         ...SMTP_TIMEOUTS,
+        ...opts.timeouts,
       }),
       inFlight: 0,
       retired: false,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineAccountType, defineChannel, type Skip } from '../channel';
+import { defineAccountType, defineChannel, egressOf, type Skip } from '../channel';
 import { toWecomJob } from './toWecomJob';
 import {
   WECOM_HOSTS,
@@ -10,7 +10,7 @@ import {
 } from './wecomAccount';
 import { WECOM_BUDGET, createWecomBudget } from './wecomBudget';
 import type { WecomJob } from './wecomJob';
-import { wecomLengthIssues } from './wecomLimits';
+import { WECOM_BYTE_LIMITS, wecomLengthIssues } from './wecomLimits';
 import { wecomPartSchema } from './wecomPart';
 import { createWecomSender } from './wecomSender';
 
@@ -23,6 +23,7 @@ export const wecomRobotAccount = defineAccountType({
   input: wecomRobotConfigInputSchema,
   stored: wecomRobotPublicConfigSchema,
   secrets: { key: 'key' },
+  egressUrls: (input) => [input.webhook],
   split: (input, previous) => splitWecomAccount(input, previous),
   toConfig: (name, stored, secrets) => toWecomRobotAccount(name, stored, secrets),
 });
@@ -57,6 +58,7 @@ export const wecom = defineChannel({
   part: wecomPartSchema,
   rendered: renderedWecomSchema,
   textFields: ['title', 'text', 'url', 'picUrl'],
+  textLimit: (r) => ({ field: 'text', bytes: WECOM_BYTE_LIMITS[r.msgtype].text }),
   checkPart: (part) => wecomLengthIssues(part).map(({ field, message }) => ({ field, message })),
   account: wecomRobotAccount,
   concurrency: 4,
@@ -68,5 +70,16 @@ export const wecom = defineChannel({
     if (!robot) return { skip: 'the template names no WeCom robot account and none is the default' };
     return { ...toWecomJob(base, post, robot, envelope.to), atAll: envelope.atAll };
   },
-  createSender: (deps) => createWecomSender({ budget: createWecomBudget(deps.db), log: deps.log }),
+  testMessage: (account, t) => ({
+    account,
+    msgtype: 'text' as const,
+    title: t.title,
+    text: `${t.title}\n${t.body}`,
+  }),
+  createSender: (deps) =>
+    createWecomSender({
+      budget: createWecomBudget(deps.db),
+      log: deps.log,
+      egress: egressOf({ vendorHosts: WECOM_HOSTS, account: wecomRobotAccount }, deps),
+    }),
 });

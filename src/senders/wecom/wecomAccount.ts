@@ -9,7 +9,10 @@ export const WECOM_HOSTS = ['qyapi.weixin.qq.com'] as const;
 export const wecomRobotConfigInputSchema = z
   .object({
     webhook: z
-      .url({ protocol: /^https$/, message: 'must be an https URL' })
+      .url({
+        protocol: /^https?$/,
+        message: 'must be an https URL (http only for a host in HERALD_WEBHOOK_ALLOW_HOSTS)',
+      })
       .max(2048)
       .refine((u) => new URL(u).pathname === '/cgi-bin/webhook/send', {
         message: 'must be a group robot webhook like https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…',

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { sendWithinBudget } from '../budgetedSend';
+import type { EgressGuard } from '../egress';
 import type { SendBudget } from '../sendBudget';
 import type { Sender, SendOutcome } from '../sender';
 import { classifyRequestError, badWebhook, isHttpUrl, requestVendor } from '../vendorHttp';
@@ -16,6 +17,8 @@ import { wecomLengthIssues } from './wecomLimits';
 export interface WecomSenderDeps {
   budget: SendBudget;
   log: Pick<FastifyBaseLogger, 'info' | 'warn'>;
+  /** Where requests may go (the channel's vendor hosts and HERALD_WEBHOOK_ALLOW_HOSTS). */
+  egress: EgressGuard;
   /** Per request; a robot that does not answer within it is retried later. */
   timeoutMs?: number;
 }
@@ -53,7 +56,9 @@ export function createWecomSender(deps: WecomSenderDeps): Sender<WecomJob> {
         deliveryId: job.deliveryId,
         send: async () => {
           try {
-            return classifyWecomAnswer(await requestVendor('POST', job.account.webhook, payload, timeoutMs));
+            return classifyWecomAnswer(
+              await requestVendor(deps.egress, 'POST', job.account.webhook, payload, timeoutMs),
+            );
           } catch (err) {
             return classifyRequestError('wecom', err, maskWecomKey);
           }

@@ -1,9 +1,11 @@
+import { deleteTopology } from '../../support/brokerTopology';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import amqplib from 'amqplib';
 import { Pool } from 'pg';
+import pino from 'pino';
+import { connectBroker } from '../../../src/broker/brokerConnection';
 import { topologyNames, type TopologyNames } from '../../../src/broker/topologyNames';
 import { loadConfig } from '../../../src/config/loadConfig';
 import { retryQueueDelays } from '../../../src/consumer/retryPolicy';
@@ -32,7 +34,8 @@ export interface ChaosDeployment {
   start(env?: Record<string, string>): Promise<HeraldProcess>;
   /** Creates the `sink` SMTP account and the mail + IM template through the admin API. */
   setUp(h: HeraldProcess, sink: SmtpSink): Promise<void>;
-  publisher(): Promise<HeraldPublisher>;
+  /** An SDK publisher on this deployment's prefix; `confirmTimeoutMs` as createHeraldPublisher takes it. */
+  publisher(opts?: { confirmTimeoutMs?: number }): Promise<HeraldPublisher>;
   /** Kills what is still running, deletes the queues and exchanges, drops the schema. */
   destroy(): Promise<void>;
 }
@@ -42,10 +45,13 @@ export function createChaosDeployment(baseEnv: Record<string, string> = {}): Cha
   const schema = `chaos_${id}`;
   const prefix = `chaos${id}.`;
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-chaos-'));
-  const databaseUrl = withSchema(TEST_DATABASE_URL, schema);
+  // A scenario on other services (the cluster, its own PostgreSQL) names them in baseEnv; an empty one
+  // is the embedded mode's (Herald then runs on neither), while this support code still cleans up there.
+  const amqpUrl = baseEnv.AMQP_URL || TEST_AMQP_URL;
+  const serverUrl = baseEnv.DATABASE_URL || TEST_DATABASE_URL;
+  const databaseUrl = withSchema(serverUrl, schema);
   const env: Record<string, string> = {
-    DATABASE_URL: databaseUrl,
-    AMQP_URL: TEST_AMQP_URL,
+    AMQP_URL: amqpUrl,
     HERALD_QUEUE_PREFIX: prefix,
     HERALD_HOME: home,
     HERALD_ADMIN_TOKENS: ADMIN_TOKEN,
@@ -53,8 +59,9 @@ export function createChaosDeployment(baseEnv: Record<string, string> = {}): Cha
     HERALD_SECRET_KEY: SECRET_KEY,
     LOG_LEVEL: 'warn',
     ...baseEnv,
+    DATABASE_URL: baseEnv.DATABASE_URL === '' ? '' : databaseUrl,
   };
-  const db = new Pool({ connectionString: TEST_DATABASE_URL, max: 4, options: `-c search_path=${schema}` });
+  const db = new Pool({ connectionString: serverUrl, max: 4, options: `-c search_path=${schema}` });
   db.on('error', () => undefined); // idle clients die when PostgreSQL is stopped on purpose
   const processes: HeraldProcess[] = [];
   const publishers: HeraldPublisher[] = [];
@@ -99,8 +106,8 @@ export function createChaosDeployment(baseEnv: Record<string, string> = {}): Cha
         },
       });
     },
-    async publisher() {
-      const p = await createHeraldPublisher({ url: TEST_AMQP_URL, prefix });
+    async publisher(opts = {}) {
+      const p = await createHeraldPublisher({ url: amqpUrl, prefix, ...opts });
       publishers.push(p);
       return p;
     },
@@ -112,13 +119,12 @@ export function createChaosDeployment(baseEnv: Record<string, string> = {}): Cha
       for (const p of publishers) await p.close().catch(() => undefined);
       const names = topologyNames(prefix);
       const delays = retryQueueDelays(loadConfig({ ...env, ...baseEnv }).HERALD_RETRY_DELAYS);
-      const conn = await amqplib.connect(TEST_AMQP_URL);
+      const conn = await connectBroker(amqpUrl, pino({ level: 'silent' }));
       try {
-        const ch = await conn.createChannel();
-        for (const q of [names.dispatch, names.dead, ...delays.map((d) => names.retryQueue(d))])
-          await ch.deleteQueue(q);
-        for (const x of [names.exchange, names.route, names.unroutable, names.im, names.events])
-          await ch.deleteExchange(x);
+        const model = conn.current();
+        if (!model) throw new Error('lost the broker while cleaning up');
+        const ch = await model.createChannel();
+        await deleteTopology(ch, names, delays);
         await ch.close();
       } finally {
         await conn.close();
@@ -152,14 +158,18 @@ export async function publishAll(
     onFailure?: (err: Error) => void;
     onConfirmed?: () => void;
     paceMs?: number;
+    /** Envelopes from this index on wait for `until` before their first publish. */
+    holdFrom?: { index: number; until: Promise<unknown> };
   } = {},
 ): Promise<{ failedAttempts: number }> {
   let next = 0;
   let failedAttempts = 0;
   const worker = async () => {
     for (;;) {
-      const e = envelopes[next++];
+      const index = next++;
+      const e = envelopes[index];
       if (!e) return;
+      if (opts.holdFrom && index >= opts.holdFrom.index) await opts.holdFrom.until;
       for (;;) {
         try {
           await publisher.publish(e);

@@ -18,6 +18,10 @@ export const chaosSizes = FULL
       fuzzHugeBodies: 20,
       stormEnvelopes: 300,
       stormMs: 120_000,
+      clusterEnvelopes: 5000,
+      followerOutageMs: 20_000,
+      pgSockets: 1000,
+      pgItems: 3000,
     }
   : {
       mode: 'quick' as const,
@@ -32,4 +36,8 @@ export const chaosSizes = FULL
       fuzzHugeBodies: 5,
       stormEnvelopes: 60,
       stormMs: 20_000,
+      clusterEnvelopes: 600,
+      followerOutageMs: 8_000,
+      pgSockets: 200,
+      pgItems: 600,
     };

@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { batchedSubscriberLookup } from '../../../src/audience/subscriberStore';
 import os from 'node:os';
 import pino from 'pino';
 import { decodeAccount } from '../../../src/accounts/accountCodec';
 import type { ChannelName } from '../../../src/contract/envelope';
 import type { DispatchDeps } from '../../../src/consumer/dispatch';
 import { createDeliveryStore } from '../../../src/delivery/deliveryStore';
+import { createSuppressions } from '../../../src/audience/suppressionList';
 import type { RenderedParts, ResolvedTemplate } from '../../../src/consumer/dispatchTypes';
 import type { Database } from '../../../src/db/database';
 import { createLocalImBus } from '../../../src/inbox/imBus';
@@ -26,7 +29,9 @@ export function fixedTemplates(
       return {
         code,
         version: t.version ?? 1,
+        category: null,
         channels: t.channels,
+        critical: false,
         checkData: (data) => (t.required ?? []).filter((k) => !(k in data)).map((k) => `${k}: missing`),
         async render({ data, recipient }): Promise<RenderedParts> {
           const text = `Hello ${recipient?.name ?? 'group'}, order ${String(data.orderNo)}`;
@@ -83,6 +88,8 @@ export function dispatchDeps(
         inbox: createInboxStore(db.sql),
         imBus: createLocalImBus(),
         onAccountChange: () => () => undefined,
+        // The named robot above is local: allowed, so its sends fail as a dead port does, not as egress.
+        webhookAllowHosts: [{ host: '127.0.0.1' }],
       },
       slotFor: () => undefined,
       senders,
@@ -91,6 +98,8 @@ export function dispatchDeps(
     now: () => Date.now(),
     log,
     store: createDeliveryStore(db.sql, 60_000),
+    suppressions: createSuppressions({ secretKey: randomBytes(32), previousSecretKeys: [] }),
+    directory: batchedSubscriberLookup(db.sql),
     ...overrides,
   };
 }

@@ -1,3 +1,4 @@
+import { describeSkippedBecause } from '../../support/services';
 import fs from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
@@ -20,7 +21,7 @@ export function describeWithBrowser(name: string, fn: () => void): void {
   if (missing && !browserRequired) {
     // Jest does not list the tests of a wholly skipped file, so say it where CI logs show it.
     process.stderr.write(`skipping "${name}": ${missing}; HERALD_REQUIRE_BROWSER=1 makes this fail\n`);
-    describe.skip(`${name} [skipped: ${missing}]`, fn);
+    describeSkippedBecause(missing, name, fn);
   } else describe(name, fn);
 }
 

@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import type { ServerFrame } from '../../../src/gateway/protocol';
+import type { InboxCounts } from '../../../src/inbox/inboxCounts';
 
 export type Frame = ServerFrame;
 
@@ -44,6 +45,41 @@ export class TestClient {
         });
       });
     }
+  }
+
+  /** Resolves with the first recorded frame that `match` accepts, waiting for it if needed. */
+  async waitForFrame(match: (f: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (let from = 0; ;) {
+      for (; from < this.frames.length; from++)
+        if (match(this.frames[from] as Frame)) return this.frames[from] as Frame;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching frame within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  private refs = 0;
+
+  /** Sends a client frame with a fresh `ref` and resolves with its answer (ack, count or error). */
+  async request(frame: { type: string } & Record<string, unknown>, timeoutMs = 10_000): Promise<Frame> {
+    const ref = `r${++this.refs}`;
+    this.send({ ...frame, ref });
+    return this.waitForFrame((f) => 'ref' in f && f.ref === ref, timeoutMs);
+  }
+
+  /** The counts of the highest version this socket has been sent. */
+  lastCounts(): InboxCounts | undefined {
+    let best: InboxCounts | undefined;
+    for (const f of this.frames)
+      if ('counts' in f && f.counts && (!best || f.counts.version > best.version)) best = f.counts;
+    return best;
   }
 
   messages(): Array<Extract<Frame, { type: 'message' }>> {

@@ -1,7 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
-import { amqpVhost, describeWith, TEST_AMQP_URL } from '../../support/services';
+import { amqpVhost, describeSkippedBecause, describeWith, TEST_AMQP_URL } from '../../support/services';
 
 const run = promisify(execFile);
 
@@ -12,7 +12,7 @@ export const hasRabbitmqctl = (): boolean =>
 /** `describeWith` for suites that also need rabbitmqctl; skipped with the reason when it is missing. */
 export function describeWithBrokerCli(name: string, fn: () => void): void {
   if (hasRabbitmqctl()) describeWith(['postgres', 'rabbitmq'], name, fn);
-  else describe.skip(`${name} [skipped: rabbitmqctl is not on PATH]`, fn);
+  else describeSkippedBecause('rabbitmqctl is not on PATH', name, fn);
 }
 const ESTABLISHED = '01';
 

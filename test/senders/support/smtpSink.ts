@@ -11,7 +11,12 @@ export interface SinkReply {
 export type SinkStage = 'mail' | 'rcpt' | 'data';
 
 /** What arrived: the parsed mail, its SMTP envelope and the raw source. */
-export type ReceivedMail = ParsedMail & { envelope: { from: string; to: string[] }; raw: string };
+export type ReceivedMail = ParsedMail & {
+  envelope: { from: string; to: string[] };
+  raw: string;
+  /** Date.now() when the DATA command's body had been received. */
+  receivedAt: number;
+};
 
 export interface SmtpSinkOptions {
   /** Require AUTH with these credentials; without it the sink takes mail from anyone. */
@@ -81,6 +86,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
       stream.on('end', () => {
         const err = refusal('data', '');
         if (err) return cb(err);
+        const receivedAt = Date.now();
         const raw = Buffer.concat(chunks).toString('utf8');
         const envelope = {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
@@ -90,7 +96,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
         const id = `SINK${String(queueId).padStart(6, '0')}`;
         simpleParser(raw).then(
           (mail) => {
-            messages.push(Object.assign(mail, { envelope, raw }));
+            messages.push(Object.assign(mail, { envelope, raw, receivedAt }));
             cb(null, `2.0.0 Ok: queued as ${id}`);
           },
           (parseErr: unknown) => cb(parseErr as Error),

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "TemplateVersion" ADD COLUMN     "category" TEXT,
+ADD COLUMN     "critical" BOOLEAN NOT NULL DEFAULT false;

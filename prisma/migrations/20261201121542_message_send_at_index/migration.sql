@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "Message_status_sendAt_id_idx" ON "Message"("status", "sendAt", "id");

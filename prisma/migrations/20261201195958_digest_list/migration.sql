@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "DigestBucket_createdAt_id_idx" ON "DigestBucket"("createdAt", "id");
