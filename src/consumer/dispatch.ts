@@ -297,6 +297,8 @@ function recordHeld(
 
 /** Members per page of a topic expansion: what one step holds in memory. */
 const TOPIC_PAGE = 500;
+/** Topic pages sent at once by one envelope. */
+const TOPIC_PAGES_IN_FLIGHT = 2;
 
 /**
  * An envelope with topics: the envelope's own recipients and group posts first, then the topics' members
@@ -342,20 +344,33 @@ async function sendToTopics(
   await sendPage(first.plan);
   // Members get only per-person channels: a message on group posts alone (a robot's digest) reads none.
   const perPerson = channels.some((c) => channelByName.get(c)?.fanOut !== 'group');
-  let after = '';
-  while (perPerson) {
-    const page = await membersAsOf(deps.sql, topics, first.accepted.acceptedAt, after, TOPIC_PAGE);
-    const last = page[page.length - 1];
-    if (!last) break;
-    after = last.userId;
-    const targets: Target[] = page
-      .filter((m) => !named.has(m.userId))
-      .map((m) => ({
-        index: null,
-        recipient: fillRecipient({ userId: m.userId }, m.subscriber),
-        subscriber: m.subscriber,
-      }));
-    await sendPage(planDeliveries(targets, channels, { group: false, rules }));
+  // Pages overlap: while PostgreSQL writes one, this process reads and plans the next, so a topic keeps
+  // both the database and the process busy instead of taking turns. Pages hold different members, so
+  // they never wait on each other's rows.
+  const inFlight: Array<Promise<void>> = [];
+  try {
+    let after = '';
+    while (perPerson) {
+      const page = await membersAsOf(deps.sql, topics, first.accepted.acceptedAt, after, TOPIC_PAGE);
+      const last = page[page.length - 1];
+      if (!last) break;
+      after = last.userId;
+      const targets: Target[] = page
+        .filter((m) => !named.has(m.userId))
+        .map((m) => ({
+          index: null,
+          recipient: fillRecipient({ userId: m.userId }, m.subscriber),
+          subscriber: m.subscriber,
+        }));
+      const sent = sendPage(planDeliveries(targets, channels, { group: false, rules }));
+      sent.catch(() => undefined); // awaited below, in order; this only keeps a later page's failure handled
+      inFlight.push(sent);
+      if (inFlight.length >= TOPIC_PAGES_IN_FLIGHT) await inFlight.shift();
+    }
+    for (let sent = inFlight.shift(); sent; sent = inFlight.shift()) await sent;
+  } finally {
+    // A failed page fails the envelope only once no other page of it is still writing.
+    await Promise.allSettled(inFlight);
   }
 
   const tally = await tallyDeliveries(deps.sql, env.id);
