@@ -193,6 +193,7 @@ async function main(): Promise<number> {
         gatewayCounts: [1, 2, 4],
         users: sizes.fanoutUsers,
         rate: sizes.fanoutRate,
+        steadyRate: sizes.fanoutSteadyRate,
         durationMs: sizes.fanoutMs,
         runId,
       }),

@@ -24,6 +24,8 @@ export interface Sizes {
   /** im-fanout: users with a socket (spread over 1, 2, 4 gateways), publish rate and duration. */
   fanoutUsers: number;
   fanoutRate: number;
+  /** A second im-fanout phase at a rate this machine's dispatch keeps up with (its p99 is the fan-out's). */
+  fanoutSteadyRate: number;
   fanoutMs: number;
   /** Envelopes of scheduled-burst, all due the same second, and how far ahead that second is. */
   scheduledEnvelopes: number;
@@ -59,6 +61,7 @@ export const FULL: Sizes = {
   httpSeconds: 15,
   fanoutUsers: 1_000,
   fanoutRate: 1_000,
+  fanoutSteadyRate: 300,
   fanoutMs: 10_000,
   scheduledEnvelopes: 100_000,
   scheduledLeadMs: 240_000,
@@ -90,6 +93,7 @@ export const QUICK: Sizes = {
   httpSeconds: 3,
   fanoutUsers: 200,
   fanoutRate: 200,
+  fanoutSteadyRate: 100,
   fanoutMs: 3_000,
   scheduledEnvelopes: 2_000,
   scheduledLeadMs: 30_000,
