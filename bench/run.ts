@@ -149,7 +149,7 @@ async function main(): Promise<number> {
       }),
     );
     await run('topic-dispatch', () =>
-      runTopicDispatch(bench, {
+      runTopicDispatch({
         sizes: sizes.topicSizes,
         bulk: sizes.bulkSubscribers,
         runId,
