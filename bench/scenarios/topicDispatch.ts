@@ -4,6 +4,12 @@ import { ADMIN_TOKEN } from '../../test/support/testApp';
 import type { ScenarioResult } from '../lib/report';
 import { round, waitUntil } from '../lib/stats';
 
+/** Herald's V8 heap in use, from its /metrics (prom-client's default metrics). */
+async function heapUsed(h: HeraldProcess): Promise<number> {
+  const text = await (await fetch(`${h.baseUrl}/metrics`)).text();
+  return Number(/^herald_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? 0);
+}
+
 async function post(h: HeraldProcess, route: string, body: unknown, status: number): Promise<void> {
   const res = await fetch(`${h.baseUrl}${route}`, {
     method: 'POST',
@@ -61,6 +67,7 @@ export async function runTopicDispatch(o: {
       deliveriesPerSecond: number;
       peakRssMb: number;
       rssBeforeMb: number;
+      peakHeapUsedMb: number;
     }> = [];
     for (const size of [...o.sizes].sort((a, b) => a - b)) {
       const key = `${code}-t${size}`;
@@ -74,7 +81,17 @@ export async function runTopicDispatch(o: {
         );
       const baseRss = worker.rss() ?? 0;
       let peak = baseRss;
+      let peakHeap = 0;
       const sampler = setInterval(() => (peak = Math.max(peak, worker.rss() ?? 0)), 100);
+      // The heap in use says whether the growth is kept objects or a larger heap V8 keeps around.
+      const heapSampler = setInterval(
+        () =>
+          void heapUsed(worker).then(
+            (b) => (peakHeap = Math.max(peakHeap, b)),
+            () => undefined,
+          ),
+        500,
+      );
       const id = `${key}-m`;
       const started = Date.now();
       try {
@@ -96,6 +113,7 @@ export async function runTopicDispatch(o: {
         );
       } finally {
         clearInterval(sampler);
+        clearInterval(heapSampler);
       }
       const seconds = (Date.now() - started) / 1000;
       perSize.push({
@@ -104,6 +122,7 @@ export async function runTopicDispatch(o: {
         deliveriesPerSecond: round(size / seconds),
         peakRssMb: round(peak / 1024 / 1024),
         rssBeforeMb: round(baseRss / 1024 / 1024),
+        peakHeapUsedMb: round(peakHeap / 1024 / 1024),
       });
     }
     const last = perSize[perSize.length - 1];
