@@ -38,9 +38,10 @@ export interface RenderClock {
 const CLOCK_REUSE_MS = 1;
 let lastClock: RenderClock | undefined;
 
-export function startRenderClock(): RenderClock {
+/** `fresh`: a clock of this render's own, never one shared with the renders just before it. */
+export function startRenderClock(fresh = false): RenderClock {
   const now = performance.now();
-  if (lastClock && now - lastClock.startedAt < CLOCK_REUSE_MS) return lastClock;
+  if (!fresh && lastClock && now - lastClock.startedAt < CLOCK_REUSE_MS) return lastClock;
   lastClock = { startedAt: now, cpu: process.cpuUsage() };
   return lastClock;
 }
