@@ -38,10 +38,9 @@ export interface RenderClock {
 const CLOCK_REUSE_MS = 1;
 let lastClock: RenderClock | undefined;
 
-/** `fresh`: a clock of this render's own, never one shared with the renders just before it. */
-export function startRenderClock(fresh = false): RenderClock {
+export function startRenderClock(): RenderClock {
   const now = performance.now();
-  if (!fresh && lastClock && now - lastClock.startedAt < CLOCK_REUSE_MS) return lastClock;
+  if (lastClock && now - lastClock.startedAt < CLOCK_REUSE_MS) return lastClock;
   lastClock = { startedAt: now, cpu: process.cpuUsage() };
   return lastClock;
 }

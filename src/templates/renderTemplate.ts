@@ -138,9 +138,8 @@ export function createTemplateRenderer(
    */
   function renderField(channel: string, f: CompiledField, scope: Record<string, unknown>): string {
     const engine = f.html ? engines.html : engines.text;
-    let clock = startRenderClock();
+    const clock = startRenderClock();
     let renderLimit = limits.renderLimit;
-    let confirming = false;
     for (;;) {
       try {
         return String(engine.renderSync(f.parsed, scope, { renderLimit }));
@@ -149,16 +148,7 @@ export function createTemplateRenderer(
         if (!/template render limit exceeded/.test(info.message))
           throw new TemplateRenderError({ channel, field: f.field, ...info });
         const spent = judgeLimitHit(clock, limits.renderLimit);
-        if (spent.verdict === 'own_work') {
-          // The CPU time is the process's, all threads: a long garbage collection during the render counts
-          // its helper threads too. So the template's own work is only concluded when a second render, on
-          // a clock of its own, hits the limit again.
-          if (confirming) throw new TemplateRenderError({ channel, field: f.field, ...info });
-          confirming = true;
-          clock = startRenderClock(true);
-          renderLimit = limits.renderLimit;
-          continue;
-        }
+        if (spent.verdict === 'own_work') throw new TemplateRenderError({ channel, field: f.field, ...info });
         if (spent.verdict === 'starved')
           throw new RenderStarvedError(channel, f.field, spent.cpuMs, spent.wallMs);
         renderLimit = spent.wallLeftMs;
