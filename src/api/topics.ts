@@ -89,55 +89,44 @@ export const topicRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
     async (req) => listMembers(sql, req.params.key, req.query),
   );
 
-  app.post(
-    '/topics/:key/members',
+  const memberChanges = [
     {
-      bodyLimit: BULK_BODY_LIMIT,
-      schema: {
-        tags,
-        summary: 'Add up to 10,000 members; a message already accepted does not reach them',
-        params: topicKeyParams,
-        body: topicMembersChangeSchema,
-        response: { 200: topicMembersChangedSchema, 400: problemSchema, 404: problemSchema },
-      },
+      path: '/topics/:key/members',
+      summary: 'Add up to 10,000 members; a message already accepted does not reach them',
+      action: 'topic.addMembers',
+      change: addMembers,
     },
-    async (req) => {
-      const changed = await audit.sqlChange(
-        req,
-        (tx) => addMembers(tx, req.params.key, req.body.userIds),
-        (n) => ({
-          action: 'topic.addMembers',
-          target: { type: 'topic', id: req.params.key },
-          detail: { given: req.body.userIds.length, changed: n },
-        }),
-      );
-      return { changed };
-    },
-  );
-
-  app.post(
-    '/topics/:key/members/remove',
     {
-      bodyLimit: BULK_BODY_LIMIT,
-      schema: {
-        tags,
-        summary: 'Remove up to 10,000 members; a message already accepted still reaches them',
-        params: topicKeyParams,
-        body: topicMembersChangeSchema,
-        response: { 200: topicMembersChangedSchema, 400: problemSchema, 404: problemSchema },
+      path: '/topics/:key/members/remove',
+      summary: 'Remove up to 10,000 members; a message already accepted still reaches them',
+      action: 'topic.removeMembers',
+      change: removeMembers,
+    },
+  ] as const;
+  for (const { path, summary, action, change } of memberChanges)
+    app.post(
+      path,
+      {
+        bodyLimit: BULK_BODY_LIMIT,
+        schema: {
+          tags,
+          summary,
+          params: topicKeyParams,
+          body: topicMembersChangeSchema,
+          response: { 200: topicMembersChangedSchema, 400: problemSchema, 404: problemSchema },
+        },
       },
-    },
-    async (req) => {
-      const changed = await audit.sqlChange(
-        req,
-        (tx) => removeMembers(tx, req.params.key, req.body.userIds),
-        (n) => ({
-          action: 'topic.removeMembers',
-          target: { type: 'topic', id: req.params.key },
-          detail: { given: req.body.userIds.length, changed: n },
-        }),
-      );
-      return { changed };
-    },
-  );
+      async (req) => {
+        const changed = await audit.sqlChange(
+          req,
+          (tx) => change(tx, req.params.key, req.body.userIds),
+          (n) => ({
+            action,
+            target: { type: 'topic', id: req.params.key },
+            detail: { given: req.body.userIds.length, changed: n },
+          }),
+        );
+        return { changed };
+      },
+    );
 };

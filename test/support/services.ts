@@ -44,15 +44,15 @@ export const services = {
   rabbitmq: process.env.HERALD_TEST_RABBITMQ === '1',
 };
 
-/**
- * `describe` when the services a suite needs are up, otherwise a skipped `describe` whose name says why
- * (globalSetup has already printed the list; under HERALD_REQUIRE_SERVICES=1 it fails instead).
- */
 /** A suite kept out of the run on purpose, its reason in its name (and so in every report). */
 export function describeSkippedBecause(reason: string, name: string, fn: () => void): void {
   describe.skip(`${name} [skipped: ${reason}]`, fn);
 }
 
+/**
+ * `describe` when the services a suite needs are up, otherwise a skipped `describe` whose name says why
+ * (globalSetup has already printed the list; under HERALD_REQUIRE_SERVICES=1 it fails instead).
+ */
 export function describeWith(needs: Array<'postgres' | 'rabbitmq'>, name: string, fn: () => void): void {
   const missing = needs.filter((n) => !services[n]);
   if (missing.length === 0) describe(name, fn);
