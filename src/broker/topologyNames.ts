@@ -71,6 +71,11 @@ export function dispatchQueues(names: TopologyNames, retryDelays: readonly numbe
   ];
 }
 
+/** The follow-up queue and one wait queue per delay, as the consumer declares them for these delays. */
+export function followUpQueues(names: TopologyNames, delaysMs: readonly number[]): string[] {
+  return [names.followUp, ...[...new Set(delaysMs)].map((d) => names.followUpWait(d))];
+}
+
 /** Every exchange Herald declares. */
 export function topologyExchanges(names: TopologyNames): string[] {
   return [names.exchange, names.routeCritical, names.route, names.unroutable, names.im, names.events];

@@ -109,15 +109,9 @@ export function createTestDeployment(baseEnv: Record<string, string> = {}): Test
           loadConfig({ HERALD_RETRY_DELAYS: baseEnv.HERALD_RETRY_DELAYS ?? '200ms,400ms,800ms' })
             .HERALD_RETRY_DELAYS,
         );
-        const config = loadConfig({
-          ...baseEnv,
-          HERALD_FOLLOW_UP_DELAYS: baseEnv.HERALD_FOLLOW_UP_DELAYS ?? '1m,5m,30m',
+        await deleteTopology(ch, names, delays, {
+          followUpDelaysMs: loadConfig(baseEnv).HERALD_FOLLOW_UP_DELAYS,
         });
-        const followUpQueues = [
-          names.followUp,
-          ...(config.HERALD_FOLLOW_UP_DELAYS ?? []).map((d) => names.followUpWait(d)),
-        ];
-        await deleteTopology(ch, names, delays, followUpQueues);
         await ch.close();
       } finally {
         await conn.close();
