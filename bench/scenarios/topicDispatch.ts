@@ -36,6 +36,7 @@ export async function runTopicDispatch(o: {
 }): Promise<ScenarioResult> {
   const code = `bench_topic_${o.runId}`;
   const dep = createChaosDeployment({ LOG_LEVEL: 'silent' });
+  let finished = false;
   try {
     const worker = await dep.start({ HERALD_ROLES: 'api,consumer' });
     await post(
@@ -131,6 +132,7 @@ export async function runTopicDispatch(o: {
     // Flat: the largest topic's peak within a tenth of the smallest's.
     const first = perSize[0];
     const rssFlat = first !== undefined && last !== undefined && last.peakRssMb <= first.peakRssMb * 1.1;
+    finished = true;
     return {
       name: 'topic-dispatch',
       figure,
@@ -145,6 +147,10 @@ export async function runTopicDispatch(o: {
       bulkUpsert: { subscribers: o.bulk, seconds: round(bulkSeconds, 2) },
     };
   } finally {
-    await dep.destroy();
+    // A cleanup that fails after the scenario did must not hide the scenario's own error.
+    await dep.destroy().catch((err: unknown) => {
+      if (finished) throw err;
+      console.error(`topic-dispatch: cleanup failed as well: ${(err as Error).message}`);
+    });
   }
 }
