@@ -16,7 +16,7 @@ function registeredFollowUpDelays(): number[] {
 
 /**
  * Deletes what a test's Herald declared on the shared broker: its dispatch queues, its follow-up queues
- * (for `followUpDelaysMs`, or every registered channel's delays), `extraQueues`, its exchanges. A queue
+ * (for `followUpDelaysMs` and every registered channel's delays), its exchanges. A queue
  * left behind is not only clutter: each quorum queue holds three of the broker's file handles, and a
  * broker out of them accepts no connection at all (RabbitMQ started with `ulimit -n 1024` has 927).
  */
@@ -24,12 +24,11 @@ export async function deleteTopology(
   ch: Channel,
   names: TopologyNames,
   retryDelays: readonly number[],
-  opts: { followUpDelaysMs?: readonly number[]; extraQueues?: readonly string[] } = {},
+  opts: { followUpDelaysMs?: readonly number[] } = {},
 ): Promise<void> {
   const queues = [
     ...dispatchQueues(names, retryDelays),
     ...followUpQueues(names, [...(opts.followUpDelaysMs ?? []), ...registeredFollowUpDelays()]),
-    ...(opts.extraQueues ?? []),
   ];
   for (const q of queues) await ch.deleteQueue(q);
   for (const x of topologyExchanges(names)) await ch.deleteExchange(x);
