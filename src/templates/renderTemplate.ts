@@ -64,8 +64,15 @@ export interface TemplateRenderer {
 const RECIPIENT_FIELDS = Object.keys(recipientFieldsSchema.shape) as Array<keyof Recipient>;
 const RECIPIENT_SCOPE: ReadonlySet<string> = new Set([...RECIPIENT_FIELDS, 'recipient']);
 
-/** Shared field outputs of one compiled version × locale, per envelope `data` object. */
-type SharedOutputs = WeakMap<object, Map<string, string>>;
+/** What one envelope's renders of one compiled version × locale have in common. */
+interface EnvelopeRenders {
+  /** Outputs of the fields that read no recipient field. */
+  outputs: Map<string, string>;
+  /** Fields whose limit hit a confirmation render showed to be the template's own work. */
+  ownWork: Set<string>;
+}
+/** Per envelope `data` object. */
+type SharedOutputs = WeakMap<object, EnvelopeRenders>;
 
 /**
  * Parses each version × locale once (versions are immutable, so the version id is a safe key) and
@@ -122,23 +129,34 @@ export function createTemplateRenderer(
    * Keyed by the envelope's `data` object, which dispatch passes unchanged for every recipient of one
    * envelope; entries go with the envelope. A caller that mutates `data` between renders must pass a copy.
    */
-  function sharedOutputs(key: string, data: object): Map<string, string> {
+  function envelopeRenders(key: string, data: object): EnvelopeRenders {
     let byData = sharedByKey.get(key);
     if (!byData) sharedByKey.set(key, (byData = new WeakMap()));
-    let outputs = byData.get(data);
-    if (!outputs) byData.set(data, (outputs = new Map()));
-    return outputs;
+    let renders = byData.get(data);
+    if (!renders) byData.set(data, (renders = { outputs: new Map(), ownWork: new Set() }));
+    return renders;
   }
 
   /**
    * Synchronous, so the render limit's clock runs only while this render works: a thousand renders of one
    * burst no longer share one deadline. A limit hit that the CPU time does not explain is the machine, not
    * the template: the render gets more wall time (up to a stretch), so a runaway template is still judged
-   * by the CPU it burnt, and a render that stays starved past the stretch is retryable.
+   * by the CPU it burnt, and a render that stays starved past the stretch is retryable. A hit the CPU time
+   * does explain may still be a long garbage collection on this thread, so it is permanent only when a
+   * second render on a fresh clock hits the limit the same way; once one recipient's render confirmed it,
+   * the envelope's other recipients are judged on their first hit, so a runaway costs one extra render
+   * per envelope, not per recipient.
    */
-  function renderField(channel: string, f: CompiledField, scope: Record<string, unknown>): string {
+  function renderField(
+    channel: string,
+    f: CompiledField,
+    scope: Record<string, unknown>,
+    renders: EnvelopeRenders,
+  ): string {
     const engine = f.html ? engines.html : engines.text;
-    const clock = startRenderClock();
+    const name = `${channel}.${f.field}`;
+    let confirmed = renders.ownWork.has(name);
+    let clock = startRenderClock();
     let renderLimit = limits.renderLimit;
     for (;;) {
       try {
@@ -148,10 +166,19 @@ export function createTemplateRenderer(
         if (!/template render limit exceeded/.test(info.message))
           throw new TemplateRenderError({ channel, field: f.field, ...info });
         const spent = judgeLimitHit(clock, limits.renderLimit);
-        if (spent.verdict === 'own_work') throw new TemplateRenderError({ channel, field: f.field, ...info });
         if (spent.verdict === 'starved')
           throw new RenderStarvedError(channel, f.field, spent.cpuMs, spent.wallMs);
-        renderLimit = spent.wallLeftMs;
+        if (spent.verdict === 'stretch') {
+          renderLimit = spent.wallLeftMs;
+          continue;
+        }
+        if (confirmed) {
+          renders.ownWork.add(name);
+          throw new TemplateRenderError({ channel, field: f.field, ...info });
+        }
+        confirmed = true;
+        clock = startRenderClock(true);
+        renderLimit = limits.renderLimit;
       }
     }
   }
@@ -165,7 +192,7 @@ export function createTemplateRenderer(
       const locale = pickLocale(version, input);
       const key = `${version.id}\u0000${locale ?? ''}`;
       const compiled = compile(key, version, locale);
-      const shared = sharedOutputs(key, input.data);
+      const renders = envelopeRenders(key, input.data);
       // A digest template's parts may use events and count, which only a digest message's data holds
       // (an onRateLimit template also sends envelopes one by one): null elsewhere, as an absent optional.
       const digestNames = version.policy?.digest ? DIGEST_VARIABLES : [];
@@ -176,11 +203,11 @@ export function createTemplateRenderer(
         if (!part) continue;
         const rendered: Record<string, unknown> = structuredClone(part.fixed);
         for (const f of part.fields) {
-          const sharedKey = `${channel}.${f.field}`;
-          let text = f.shared ? shared.get(sharedKey) : undefined;
+          const name = `${channel}.${f.field}`;
+          let text = f.shared ? renders.outputs.get(name) : undefined;
           if (text === undefined) {
-            text = renderField(channel, f, scope);
-            if (f.shared) shared.set(sharedKey, text);
+            text = renderField(channel, f, scope, renders);
+            if (f.shared) renders.outputs.set(name, text);
           }
           const dot = f.field.indexOf('.');
           if (dot > 0)

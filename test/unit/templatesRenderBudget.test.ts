@@ -84,19 +84,46 @@ describe('render budget', () => {
     expect(out.im?.body).toBe('3001');
   });
 
-  it('keeps a limit hit from the template own work permanent', async () => {
-    // Spins until it has used `ms` of CPU (not of wall time), so a busy machine cannot make it look starved.
-    const spin = (ms: number) => {
-      const start = process.cpuUsage();
-      for (;;) {
-        const used = process.cpuUsage(start);
-        if ((used.user + used.system) / 1000 >= ms) return;
-      }
-    };
-    const renderer = createTemplateRenderer({ engines: enginesWith(spin) });
+  // Spins until it has used `ms` of CPU (not of wall time), so a busy machine cannot make it look starved.
+  const spin = (ms: number) => {
+    const start = process.cpuUsage();
+    for (;;) {
+      const used = process.cpuUsage(start);
+      if ((used.user + used.system) / 1000 >= ms) return;
+    }
+  };
+
+  it('keeps a limit hit from the template own work permanent, after one confirmation render', async () => {
+    let calls = 0;
+    const renderer = createTemplateRenderer({ engines: enginesWith((ms) => (calls++, spin(ms))) });
     const v = version({ im: { title: 't', body: '{{ 300 | stall }}{{ n }}' } });
     const err = await renderer.render(v, { data: { n: 1 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TemplateRenderError);
     expect((err as Error).message).toMatch(/template render limit exceeded/);
+    expect(calls).toBe(2);
+  });
+
+  it('does not fail a render whose one CPU-bound limit hit a second render does not repeat', async () => {
+    // The first render burns the CPU as a long garbage collection on the rendering thread would; the
+    // template itself is cheap, so the confirmation render on a fresh clock succeeds.
+    let stalls = 1;
+    const renderer = createTemplateRenderer({ engines: enginesWith((ms) => stalls-- > 0 && spin(ms)) });
+    const v = version({ im: { title: 't', body: '{{ 300 | stall }}{{ n }}' } });
+    const out = await renderer.render(v, { data: { n: 1 } });
+    expect(out.im?.body).toBe('3001');
+  });
+
+  it('confirms a runaway field once per envelope, not once per recipient', async () => {
+    let calls = 0;
+    const renderer = createTemplateRenderer({ engines: enginesWith((ms) => (calls++, spin(ms))) });
+    const v = version({ im: { title: 't', body: '{{ 300 | stall }}{{ name }}' } });
+    const data = { n: 1 };
+    const three = recipients.slice(0, 3);
+    const results = await Promise.allSettled(
+      three.map((recipient) => renderer.render(v, { data, recipient })),
+    );
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    for (const r of results) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(TemplateRenderError);
+    expect(calls).toBe(2 + 1 + 1);
   });
 });
