@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import path from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { registerLiveHeapGauge } from './liveHeapGauge';
 import { createAppContext, type AppContext, type ReadinessCheck } from './appContext';
 import { connectBroker, type BrokerConnection } from './broker/brokerConnection';
 import { startChangeBroadcast } from './broker/changeBroadcast';
@@ -92,6 +93,8 @@ export async function startRuntime(config: Config, log: FastifyBaseLogger): Prom
     await verifyStoredSecrets(db.prisma, secrets, log);
     const metrics = new Registry();
     collectDefaultMetrics({ register: metrics, prefix: 'herald_' });
+    const stopLiveHeap = registerLiveHeapGauge(metrics);
+    closers.push(async () => stopLiveHeap());
     const roles = new Set(config.HERALD_ROLES);
     const names = topologyNames(config.HERALD_QUEUE_PREFIX);
     const secretHealth = createSecretHealth(metrics);

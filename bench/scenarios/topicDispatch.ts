@@ -4,10 +4,12 @@ import { ADMIN_TOKEN } from '../../test/support/testApp';
 import type { ScenarioResult } from '../lib/report';
 import { round, waitUntil } from '../lib/stats';
 
-/** Herald's V8 heap in use, from its /metrics (prom-client's default metrics). */
-async function heapUsed(h: HeraldProcess): Promise<number> {
+/** Herald's V8 heap in use (garbage included) and its live set after the last full GC, from /metrics. */
+async function heapFigures(h: HeraldProcess): Promise<{ used: number; live: number }> {
   const text = await (await fetch(`${h.baseUrl}/metrics`)).text();
-  return Number(/^herald_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? 0);
+  // NaN (no full GC yet) reads as 0, below any figure a full GC gives
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0) || 0;
+  return { used: read('herald_nodejs_heap_size_used_bytes'), live: read('herald_nodejs_heap_live_bytes') };
 }
 
 async function post(h: HeraldProcess, route: string, body: unknown, status: number): Promise<void> {
@@ -35,7 +37,13 @@ export async function runTopicDispatch(o: {
   baseline: number | null;
 }): Promise<ScenarioResult> {
   const code = `bench_topic_${o.runId}`;
-  const dep = createChaosDeployment({ LOG_LEVEL: 'silent' });
+  // HERALD_BENCH_TOPIC_NODE_OPTIONS: Node flags for this Herald alone, e.g. a heap cap to show that the
+  // larger topic needs no more memory (README, topic-dispatch).
+  const nodeOptions = process.env.HERALD_BENCH_TOPIC_NODE_OPTIONS;
+  const dep = createChaosDeployment({
+    LOG_LEVEL: 'silent',
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+  });
   let finished = false;
   try {
     const worker = await dep.start({ HERALD_ROLES: 'api,consumer' });
@@ -69,6 +77,7 @@ export async function runTopicDispatch(o: {
       peakRssMb: number;
       rssBeforeMb: number;
       peakHeapUsedMb: number;
+      peakLiveHeapMb: number | null;
     }> = [];
     for (const size of [...o.sizes].sort((a, b) => a - b)) {
       const key = `${code}-t${size}`;
@@ -83,12 +92,13 @@ export async function runTopicDispatch(o: {
       const baseRss = worker.rss() ?? 0;
       let peak = baseRss;
       let peakHeap = 0;
+      let peakLive = 0;
       const sampler = setInterval(() => (peak = Math.max(peak, worker.rss() ?? 0)), 100);
-      // The heap in use says whether the growth is kept objects or a larger heap V8 keeps around.
+      // The live set after full GCs says whether growth is kept objects or garbage V8 lets pile up.
       const heapSampler = setInterval(
         () =>
-          void heapUsed(worker).then(
-            (b) => (peakHeap = Math.max(peakHeap, b)),
+          void heapFigures(worker).then(
+            (b) => ((peakHeap = Math.max(peakHeap, b.used)), (peakLive = Math.max(peakLive, b.live))),
             () => undefined,
           ),
         500,
@@ -124,6 +134,8 @@ export async function runTopicDispatch(o: {
         peakRssMb: round(peak / 1024 / 1024),
         rssBeforeMb: round(baseRss / 1024 / 1024),
         peakHeapUsedMb: round(peakHeap / 1024 / 1024),
+        // null: Herald ran no full GC yet, so nothing says what it keeps
+        peakLiveHeapMb: peakLive > 0 ? round(peakLive / 1024 / 1024) : null,
       });
     }
     const last = perSize[perSize.length - 1];
@@ -132,6 +144,10 @@ export async function runTopicDispatch(o: {
     // Flat: the largest topic's peak within a tenth of the smallest's.
     const first = perSize[0];
     const rssFlat = first !== undefined && last !== undefined && last.peakRssMb <= first.peakRssMb * 1.1;
+    // Of the live set after full GCs: null when the smaller topic's send saw none.
+    const firstLive = first?.peakLiveHeapMb ?? null;
+    const lastLive = last?.peakLiveHeapMb ?? null;
+    const liveHeapFlat = firstLive === null || lastLive === null ? null : lastLive <= firstLive * 1.1;
     finished = true;
     return {
       name: 'topic-dispatch',
@@ -143,6 +159,8 @@ export async function runTopicDispatch(o: {
       target: '>= 0.8x of dispatch-im-10; peak RSS flat across topic sizes',
       met: ratio !== null && ratio >= 0.8 && rssFlat,
       rssFlat,
+      liveHeapFlat,
+      ...(nodeOptions ? { heraldNodeOptions: nodeOptions } : {}),
       topics: perSize,
       bulkUpsert: { subscribers: o.bulk, seconds: round(bulkSeconds, 2) },
     };
