@@ -300,11 +300,13 @@ export async function ensureDeliveryPage(
     templateCode: req.templateCode,
   }));
   const admit = needsAdmission(p);
+  // One probe of the unique index per key. As a plain join PostgreSQL hashed every delivery of the message
+  // for each page, so a topic's pages grew slower as it went (24 ms a page at 60,000 rows, against 2 ms);
+  // LIMIT 1 (there is at most one row per key) keeps the lateral from being flattened into that join.
   const existing = (id: string, channels: string, keys: string) =>
-    `SELECT ${QUALIFIED_COLUMNS} FROM "Delivery" d
-       JOIN unnest(${channels}::text[]::"Channel"[], ${keys}::text[]) AS k(channel, rkey)
-         ON d.channel = k.channel AND d."recipientKey" = k.rkey
-      WHERE d."messageId" = ${id}`;
+    `SELECT ${QUALIFIED_COLUMNS} FROM unnest(${channels}::text[]::"Channel"[], ${keys}::text[]) AS k(channel, rkey)
+       CROSS JOIN LATERAL (SELECT * FROM "Delivery" x
+         WHERE x."messageId" = ${id} AND x.channel = k.channel AND x."recipientKey" = k.rkey LIMIT 1) d`;
   let { rows } = await sql.query<EnsuredDelivery & { messageId: string }>(
     addedThenExisting(admit, existing('$1', '$4', '$11')),
     [req.messageId, ...plannedParams(p, admit)],
