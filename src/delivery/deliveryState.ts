@@ -305,7 +305,7 @@ export async function ensureDeliveryPage(
   // LIMIT 1 (there is at most one row per key) keeps the lateral from being flattened into that join.
   const existing = (id: string, channels: string, keys: string) =>
     `SELECT ${QUALIFIED_COLUMNS} FROM unnest(${channels}::text[]::"Channel"[], ${keys}::text[]) AS k(channel, rkey)
-       CROSS JOIN LATERAL (SELECT * FROM "Delivery" x
+       CROSS JOIN LATERAL (SELECT ${DELIVERY_COLUMNS} FROM "Delivery" x
          WHERE x."messageId" = ${id} AND x.channel = k.channel AND x."recipientKey" = k.rkey LIMIT 1) d`;
   let { rows } = await sql.query<EnsuredDelivery & { messageId: string }>(
     addedThenExisting(admit, existing('$1', '$4', '$11')),

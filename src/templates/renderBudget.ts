@@ -42,10 +42,10 @@ let lastClock: RenderClock | undefined;
 
 type CpuReader = (previous?: NodeJS.CpuUsage) => NodeJS.CpuUsage;
 /**
- * The rendering thread's own CPU time where Node has it (added in 23.9; the 22.23 and 24 lines CI runs have it): the process's CPU time
- * also counts V8's parallel garbage-collection helpers and libuv's pool, busy exactly when the process is
- * under memory pressure, which made a legal template look like its own runaway. Node 20 has only the
- * process's; the confirmation render covers it there.
+ * The rendering thread's own CPU time where Node has it (added in 23.9; the 22.23 and 24 lines CI runs
+ * have it): the process's CPU time also counts V8's parallel garbage-collection helpers and libuv's pool,
+ * busy exactly when the process is under memory pressure, which made a legal template look like its own
+ * runaway. Node 20 has only the process's; the confirmation render covers it there.
  */
 const threadCpu = (process as { threadCpuUsage?: CpuReader }).threadCpuUsage;
 const readCpu: CpuReader = threadCpu ? threadCpu.bind(process) : process.cpuUsage.bind(process);

@@ -71,8 +71,7 @@ interface EnvelopeRenders {
   /** Fields whose limit hit a confirmation render showed to be the template's own work. */
   ownWork: Set<string>;
 }
-/** Per envelope `data` object. */
-type SharedOutputs = WeakMap<object, EnvelopeRenders>;
+type RendersByData = WeakMap<object, EnvelopeRenders>;
 
 /**
  * Parses each version × locale once (versions are immutable, so the version id is a safe key) and
@@ -85,7 +84,7 @@ export function createTemplateRenderer(
   const cacheSize = opts.cacheSize ?? 1000;
   const limits = opts.limits ?? DEFAULT_RENDER_LIMITS;
   const cache = new Map<string, CompiledVersion>();
-  const sharedByKey = new Map<string, SharedOutputs>();
+  const sharedByKey = new Map<string, RendersByData>();
 
   function compile(key: string, version: StoredTemplateVersion, locale: string | undefined): CompiledVersion {
     const hit = cache.get(key);
@@ -152,9 +151,9 @@ export function createTemplateRenderer(
     f: CompiledField,
     scope: Record<string, unknown>,
     renders: EnvelopeRenders,
+    name: string,
   ): string {
     const engine = f.html ? engines.html : engines.text;
-    const name = `${channel}.${f.field}`;
     let confirmed = renders.ownWork.has(name);
     let clock = startRenderClock();
     let renderLimit = limits.renderLimit;
@@ -206,7 +205,7 @@ export function createTemplateRenderer(
           const name = `${channel}.${f.field}`;
           let text = f.shared ? renders.outputs.get(name) : undefined;
           if (text === undefined) {
-            text = renderField(channel, f, scope, renders);
+            text = renderField(channel, f, scope, renders, name);
             if (f.shared) renders.outputs.set(name, text);
           }
           const dot = f.field.indexOf('.');
