@@ -1,6 +1,6 @@
 import type { SqlClient } from '../db/sqlClient';
 import type { ChannelName } from '../contract/envelope';
-import { DIGEST_JOB } from '../delivery/digestState';
+import { ACCEPTED_EVENT_OF_M, DIGEST_JOB, TAKEN_ORDER_OF_M } from '../delivery/digestState';
 import type { DeliveryStatus, DigestState, MessageStatus } from '../delivery/statuses';
 import { ENVELOPE_JOB } from '../scheduler/envelopeJobs';
 import { RATE_LIMIT_RECIPIENT_KEY } from './rateLimitDigests';
@@ -104,7 +104,11 @@ export async function findDigest(sql: SqlClient, id: string): Promise<DigestRow 
 /** How far the collected deliveries are listed in one answer (the count is `events`). */
 export const COLLECTED_LIMIT = 500;
 
-/** The deliveries a bucket collected, oldest first: each names the message it came from. */
+/**
+ * The deliveries a bucket collected, in the order of the digest message's events (the order Herald took
+ * their messages; deliveries planned in one batch share a createdAt, and their uuids are random): each
+ * names the message it came from.
+ */
 export async function collectedDeliveries(sql: SqlClient, id: string) {
   const { rows } = await sql.query<{
     id: string;
@@ -114,8 +118,10 @@ export async function collectedDeliveries(sql: SqlClient, id: string) {
     status: DeliveryStatus;
     createdAt: Date;
   }>(
-    `SELECT id::text, "messageId", channel::text AS channel, "userId", status::text AS status, "createdAt"
-       FROM "Delivery" WHERE "digestMessageId" = $1 ORDER BY "createdAt", id LIMIT ${COLLECTED_LIMIT}`,
+    `SELECT d.id::text, d."messageId", d.channel::text AS channel, d."userId", d.status::text AS status,
+            d."createdAt"
+       FROM "Delivery" d JOIN "Message" m ON m.id = d."messageId" ${ACCEPTED_EVENT_OF_M}
+      WHERE d."digestMessageId" = $1 ORDER BY ${TAKEN_ORDER_OF_M}, d.channel, d.id LIMIT ${COLLECTED_LIMIT}`,
     [id],
   );
   return rows;

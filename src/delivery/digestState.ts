@@ -146,6 +146,15 @@ export async function collectIntoDigests(
   return collected;
 }
 
+/**
+ * Messages (as `m`) oldest first, in the order Herald took them: envelopes accepted in one batched
+ * statement share one createdAt (one now(), kept to the millisecond), and their accepted events' append
+ * order is the order within the batch; the id only breaks what is left (text order would put "a-10"
+ * before "a-2"). Use with ACCEPTED_EVENT_OF_M joined as `e`.
+ */
+export const TAKEN_ORDER_OF_M = `m."createdAt", e."appendOrder", m.id`;
+export const ACCEPTED_EVENT_OF_M = `LEFT JOIN "StatusEvent" e ON e.key = 'message:' || m.id || ':accepted'`;
+
 export interface ClosedDigest {
   id: string;
   templateCode: string;
@@ -170,14 +179,10 @@ export async function closeDigest(tx: SqlClient, id: string): Promise<ClosedDige
   );
   const bucket = rows[0];
   if (!bucket) return undefined;
-  // Oldest first, in the order Herald took them: envelopes accepted in one batched statement share one
-  // createdAt (one now(), kept to the millisecond), and their accepted events' append order is the order
-  // within the batch; the id only breaks what is left (text order would put "a-10" before "a-2").
   const events = await tx.query<{ data: Record<string, unknown> | null; to: unknown }>(
-    `SELECT m.envelope->'data' AS data, m.envelope->'to' AS to FROM "Message" m
-     LEFT JOIN "StatusEvent" e ON e.key = 'message:' || m.id || ':accepted'
+    `SELECT m.envelope->'data' AS data, m.envelope->'to' AS to FROM "Message" m ${ACCEPTED_EVENT_OF_M}
      WHERE m.id IN (SELECT "messageId" FROM "Delivery" WHERE "digestMessageId" = $1 AND status = 'digested')
-     ORDER BY m."createdAt", e."appendOrder", m.id`,
+     ORDER BY ${TAKEN_ORDER_OF_M}`,
     [id],
   );
   return { ...bucket, events: events.rows.map((r) => r.data ?? {}), sentTo: events.rows.map((r) => r.to) };

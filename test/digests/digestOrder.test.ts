@@ -1,10 +1,11 @@
 import { acceptMessages, ensureDeliveries } from '../../src/delivery/deliveryState';
+import { collectedDeliveries } from '../../src/consumer/digestList';
 import { closeDigest, collectIntoDigests } from '../../src/delivery/digestState';
 import { createTestPglite, type TestDatabase } from '../support/testDatabase';
 
 // Events were ordered by Message.createdAt and then by id; envelopes accepted in one batched statement
 // share one createdAt, so a burst that a loaded consumer accepted together came out in id text order.
-describe('a digest lists its events in the order Herald took the envelopes', () => {
+describe('a digest lists its events and its collected deliveries in the order Herald took the envelopes', () => {
   let t: TestDatabase;
   beforeAll(async () => {
     t = await createTestPglite();
@@ -71,5 +72,9 @@ describe('a digest lists its events in the order Herald took the envelopes', () 
     expect(buckets.size).toBe(1);
     const digest = await sql.transaction((tx) => closeDigest(tx, [...buckets][0] as string));
     expect(digest?.events.map((e) => e.n)).toEqual(ids.map((_, i) => i + 1));
+    // GET /v1/digests/:id lists the collected deliveries in the same order; they were planned in one
+    // statement (one createdAt), so ordering them by their random uuids shuffled them.
+    const listed = await collectedDeliveries(sql, [...buckets][0] as string);
+    expect(listed.map((d) => d.messageId)).toEqual(ids);
   }, 60_000);
 });
