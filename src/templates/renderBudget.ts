@@ -66,18 +66,16 @@ export type LimitVerdict =
 
 /**
  * After a render (and any re-renders) since `clock` hit the wall-clock limit: the template's own work
- * when this process spent at least half the limit on the CPU meanwhile, outside `gcMs` of garbage
- * collection pauses measured over the same stretch; otherwise render again with the wall time left of the stretch, or, when
+ * when this process spent at least half the limit on the CPU meanwhile, less `gcMs` of garbage collection
+ * measured over the same stretch; otherwise render again with the wall time left of the stretch, or, when
  * none is left, starved.
  */
 export function judgeLimitHit(clock: RenderClock, limitMs: number, gcMs = 0): LimitVerdict {
   const used = readCpu(clock.cpu);
   const wallMs = performance.now() - clock.startedAt;
-  // The thread's own work outside garbage collection used at most the CPU read and at most the wall time
-  // outside the collections' pauses (`gcMs` is wall time, stretched when the process is descheduled, so
-  // it is taken from the wall, never from the CPU reading, which that would undercount). The process's
-  // reading (Node 20) also holds the parallel GC helpers' time, which the wall bound leaves out.
-  const cpuMs = Math.max(0, Math.min((used.user + used.system) / 1000, wallMs - gcMs));
+  // One thread cannot use more CPU than the wall time; the process's reading (Node 20) also holds the
+  // parallel GC helpers' time, which this cap and the measured GC pauses take out.
+  const cpuMs = Math.max(0, Math.min((used.user + used.system) / 1000, wallMs) - gcMs);
   if (cpuMs >= limitMs * OWN_WORK_SHARE) return { verdict: 'own_work', cpuMs, wallMs };
   const wallLeftMs = limitMs * MAX_STRETCH - wallMs;
   if (wallLeftMs <= 0) return { verdict: 'starved', cpuMs, wallMs };

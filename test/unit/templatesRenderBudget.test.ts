@@ -130,11 +130,8 @@ describe('render budget', () => {
     };
     const renderer = createTemplateRenderer({ engines: enginesWith(collectFor) });
     const v = version({ im: { title: 't', body: '{{ 300 | stall }}{{ n }}' } });
-    // Rendered, or (when the collections outlast the whole stretch on a loaded machine) starved and
-    // retryable; never the template's own permanent failure.
-    const out = await renderer.render(v, { data: { n: 1 } }).catch((e: unknown) => e);
-    if (out instanceof Error) expect(out).toBeInstanceOf(RenderStarvedError);
-    else expect((out as { im?: { body?: string } }).im?.body).toBe('3001');
+    const out = await renderer.render(v, { data: { n: 1 } });
+    expect(out.im?.body).toBe('3001');
     // Both stalls ran: the render really was slowed twice (on Node 22 and 24 the thread's CPU reading
     // already calls the first a starved render, which the stretch absorbs; Node 20's process reading did not).
     expect(stalls).toBeLessThanOrEqual(0);
