@@ -1,4 +1,3 @@
-import { GCProfiler } from 'node:v8';
 import { HeraldError } from '../errors';
 
 /**
@@ -66,29 +65,15 @@ export type LimitVerdict =
 
 /**
  * After a render (and any re-renders) since `clock` hit the wall-clock limit: the template's own work
- * when this process spent at least half the limit on the CPU meanwhile, less `gcMs` of garbage collection
- * measured over the same stretch; otherwise render again with the wall time left of the stretch, or, when
- * none is left, starved.
+ * when this process spent at least half the limit on the CPU meanwhile; otherwise render again with the
+ * wall time left of the stretch, or, when none is left, starved.
  */
-export function judgeLimitHit(clock: RenderClock, limitMs: number, gcMs = 0): LimitVerdict {
+export function judgeLimitHit(clock: RenderClock, limitMs: number): LimitVerdict {
   const used = readCpu(clock.cpu);
+  const cpuMs = (used.user + used.system) / 1000;
   const wallMs = performance.now() - clock.startedAt;
-  // One thread cannot use more CPU than the wall time; the process's reading (Node 20) also holds the
-  // parallel GC helpers' time, which this cap and the measured GC pauses take out.
-  const cpuMs = Math.max(0, Math.min((used.user + used.system) / 1000, wallMs) - gcMs);
   if (cpuMs >= limitMs * OWN_WORK_SHARE) return { verdict: 'own_work', cpuMs, wallMs };
   const wallLeftMs = limitMs * MAX_STRETCH - wallMs;
   if (wallLeftMs <= 0) return { verdict: 'starved', cpuMs, wallMs };
   return { verdict: 'stretch', cpuMs, wallMs, wallLeftMs };
-}
-
-/**
- * Starts measuring garbage-collection time; the function returned stops and gives it in ms. For the
- * confirming render only: the profiler records heap statistics at every collection, too costly for each
- * render, and a confirming render runs only after a CPU-bound limit hit.
- */
-export function startGcMeter(): () => number {
-  const profiler = new GCProfiler();
-  profiler.start();
-  return () => (profiler.stop()?.statistics ?? []).reduce((ms, gc) => ms + gc.cost / 1000, 0);
 }

@@ -11,7 +11,7 @@ import {
   type RenderLimits,
 } from './liquidEngine';
 import { parseVariableName } from './checkVariables';
-import { judgeLimitHit, RenderStarvedError, startGcMeter, startRenderClock } from './renderBudget';
+import { judgeLimitHit, RenderStarvedError, startRenderClock } from './renderBudget';
 import type { StoredTemplateVersion } from './storedTemplateVersion';
 import { mergeLocale, recordFields, resolveLocale, textFields } from './templateParts';
 
@@ -142,8 +142,7 @@ export function createTemplateRenderer(
    * the template: the render gets more wall time (up to a stretch), so a runaway template is still judged
    * by the CPU it burnt, and a render that stays starved past the stretch is retryable. A hit the CPU time
    * does explain may still be a long garbage collection on this thread, so it is permanent only when a
-   * second render on a fresh clock, its garbage collection measured and left out, hits the limit the same
-   * way; once one recipient's render confirmed it,
+   * second render on a fresh clock hits the limit the same way; once one recipient's render confirmed it,
    * the envelope's other recipients are judged on their first hit, so a runaway costs one extra render
    * per envelope, not per recipient.
    */
@@ -158,18 +157,14 @@ export function createTemplateRenderer(
     let confirmed = renders.ownWork.has(name);
     let clock = startRenderClock();
     let renderLimit = limits.renderLimit;
-    let gcMs = 0;
     for (;;) {
-      const stopGcMeter = confirmed ? startGcMeter() : undefined;
-      let text: string;
       try {
-        text = String(engine.renderSync(f.parsed, scope, { renderLimit }));
+        return String(engine.renderSync(f.parsed, scope, { renderLimit }));
       } catch (err) {
-        gcMs += stopGcMeter?.() ?? 0;
         const info = describeLiquidError(err);
         if (!/template render limit exceeded/.test(info.message))
           throw new TemplateRenderError({ channel, field: f.field, ...info });
-        const spent = judgeLimitHit(clock, limits.renderLimit, gcMs);
+        const spent = judgeLimitHit(clock, limits.renderLimit);
         if (spent.verdict === 'starved')
           throw new RenderStarvedError(channel, f.field, spent.cpuMs, spent.wallMs);
         if (spent.verdict === 'stretch') {
@@ -183,11 +178,7 @@ export function createTemplateRenderer(
         confirmed = true;
         clock = startRenderClock(true);
         renderLimit = limits.renderLimit;
-        gcMs = 0;
-        continue;
       }
-      stopGcMeter?.();
-      return text;
     }
   }
 
