@@ -7,8 +7,8 @@ import { HeraldError } from '../errors';
  * rendering thread spent during the render with the wall time tells the two apart: a render that used
  * most of its budget in CPU may be the template's own work; one that did not is given more wall time,
  * and is retried later only if it stays starved. A garbage collection on the rendering thread is CPU
- * time too, so a CPU-bound limit hit counts as the template's own only when a second render, on a fresh
- * clock, hits the limit the same way (see `renderField` in renderTemplate.ts).
+ * time too, so a CPU-bound limit hit counts as the template's own only when renders on fresh clocks, after
+ * the event loop has run, hit the limit the same way (see `renderField` in renderTemplate.ts).
  */
 export class RenderStarvedError extends HeraldError {
   readonly retryable = true;
@@ -45,7 +45,7 @@ type CpuReader = (previous?: NodeJS.CpuUsage) => NodeJS.CpuUsage;
  * The rendering thread's own CPU time where Node has it (added in 23.9; the 22.23 and 24 lines CI runs
  * have it): the process's CPU time also counts V8's parallel garbage-collection helpers and libuv's pool,
  * busy exactly when the process is under memory pressure, which made a legal template look like its own
- * runaway. Node 20 has only the process's; the confirmation render covers it there.
+ * runaway. Node 20 has only the process's; the confirming renders cover it there.
  */
 const threadCpu = (process as { threadCpuUsage?: CpuReader }).threadCpuUsage;
 const readCpu: CpuReader = threadCpu ? threadCpu.bind(process) : process.cpuUsage.bind(process);

@@ -1,3 +1,4 @@
+import { setImmediate as nextLoopTurn } from 'node:timers/promises';
 import { CHANNELS, recipientFieldsSchema, type ChannelName, type Recipient } from '../contract/envelope';
 import type { RenderedParts, TemplateVariables } from '../contract/template';
 import { DIGEST_VARIABLES } from '../contract/templatePolicy';
@@ -7,6 +8,7 @@ import {
   DEFAULT_RENDER_LIMITS,
   describeLiquidError,
   type LiquidEngines,
+  type LiquidErrorInfo,
   type ParsedText,
   type RenderLimits,
 } from './liquidEngine';
@@ -68,10 +70,16 @@ const RECIPIENT_SCOPE: ReadonlySet<string> = new Set([...RECIPIENT_FIELDS, 'reci
 interface EnvelopeRenders {
   /** Outputs of the fields that read no recipient field. */
   outputs: Map<string, string>;
-  /** Fields whose limit hit a confirmation render showed to be the template's own work. */
-  ownWork: Set<string>;
+  /**
+   * Per field, whether a CPU-bound limit hit was the template's own work, as a recipient's confirming
+   * renders found (or are finding: the other recipients wait for that verdict rather than confirm again).
+   */
+  ownWork: Map<string, Promise<boolean>>;
 }
 type RendersByData = WeakMap<object, EnvelopeRenders>;
+
+/** Renders on fresh clocks that must repeat a CPU-bound limit hit before it counts as the template's own. */
+const CONFIRMING_RENDERS = 2;
 
 /**
  * Parses each version × locale once (versions are immutable, so the version id is a safe key) and
@@ -132,34 +140,29 @@ export function createTemplateRenderer(
     let byData = sharedByKey.get(key);
     if (!byData) sharedByKey.set(key, (byData = new WeakMap()));
     let renders = byData.get(data);
-    if (!renders) byData.set(data, (renders = { outputs: new Map(), ownWork: new Set() }));
+    if (!renders) byData.set(data, (renders = { outputs: new Map(), ownWork: new Map() }));
     return renders;
   }
 
   /**
-   * Synchronous, so the render limit's clock runs only while this render works: a thousand renders of one
-   * burst no longer share one deadline. A limit hit that the CPU time does not explain is the machine, not
-   * the template: the render gets more wall time (up to a stretch), so a runaway template is still judged
-   * by the CPU it burnt, and a render that stays starved past the stretch is retryable. A hit the CPU time
-   * does explain may still be a long garbage collection on this thread, so it is permanent only when a
-   * second render on a fresh clock hits the limit the same way; once one recipient's render confirmed it,
-   * the envelope's other recipients are judged on their first hit, so a runaway costs one extra render
-   * per envelope, not per recipient.
+   * One render on its own clock, synchronous, so the render limit's clock runs only while this render
+   * works: a thousand renders of one burst no longer share one deadline. A limit hit that the CPU time does
+   * not explain is the machine, not the template: the render gets more wall time (up to a stretch), so a
+   * runaway template is still judged by the CPU it burnt, and a render that stays starved past the stretch
+   * is retryable. A hit the CPU time does explain comes back as `cpuBound` for the caller to confirm.
    */
-  function renderField(
+  function renderOnClock(
     channel: string,
     f: CompiledField,
     scope: Record<string, unknown>,
-    renders: EnvelopeRenders,
-    name: string,
-  ): string {
+    fresh: boolean,
+  ): { text: string } | { cpuBound: LiquidErrorInfo } {
     const engine = f.html ? engines.html : engines.text;
-    let confirmed = renders.ownWork.has(name);
-    let clock = startRenderClock();
+    const clock = startRenderClock(fresh);
     let renderLimit = limits.renderLimit;
     for (;;) {
       try {
-        return String(engine.renderSync(f.parsed, scope, { renderLimit }));
+        return { text: String(engine.renderSync(f.parsed, scope, { renderLimit })) };
       } catch (err) {
         const info = describeLiquidError(err);
         if (!/template render limit exceeded/.test(info.message))
@@ -167,19 +170,60 @@ export function createTemplateRenderer(
         const spent = judgeLimitHit(clock, limits.renderLimit);
         if (spent.verdict === 'starved')
           throw new RenderStarvedError(channel, f.field, spent.cpuMs, spent.wallMs);
-        if (spent.verdict === 'stretch') {
-          renderLimit = spent.wallLeftMs;
-          continue;
-        }
-        if (confirmed) {
-          renders.ownWork.add(name);
-          throw new TemplateRenderError({ channel, field: f.field, ...info });
-        }
-        confirmed = true;
-        clock = startRenderClock(true);
-        renderLimit = limits.renderLimit;
+        if (spent.verdict === 'own_work') return { cpuBound: info };
+        renderLimit = spent.wallLeftMs;
       }
     }
+  }
+
+  /**
+   * A CPU-bound limit hit may still be garbage collection on this thread, which a busy heap can run twice
+   * in a row inside one synchronous burst of renders. So it is permanent only when each of
+   * `CONFIRMING_RENDERS` more renders, each on a fresh clock after the event loop has run (and with it the
+   * collector's pending tasks), hits the limit the same way. Once one recipient's renders confirmed it, the
+   * envelope's other recipients are judged on their first hit, so a runaway costs the extra renders once
+   * per envelope, not per recipient. Synchronous unless a limit was hit.
+   */
+  function renderField(
+    channel: string,
+    f: CompiledField,
+    scope: Record<string, unknown>,
+    renders: EnvelopeRenders,
+    name: string,
+  ): string | Promise<string> {
+    const first = renderOnClock(channel, f, scope, false);
+    if ('text' in first) return first.text;
+    const limitHit = new TemplateRenderError({ channel, field: f.field, ...first.cpuBound });
+    const earlier = renders.ownWork.get(name);
+    return (async () => {
+      if (earlier && (await earlier)) throw limitHit;
+      const confirming = confirmingRenders(channel, f, scope);
+      // A confirming render that fails otherwise (starved, say) settles nothing for the other recipients.
+      renders.ownWork.set(
+        name,
+        confirming.then(
+          (text) => text === undefined,
+          () => false,
+        ),
+      );
+      const text = await confirming;
+      if (text === undefined) throw limitHit;
+      return text;
+    })();
+  }
+
+  /** The text, or undefined when every confirming render hit the limit on CPU time too. */
+  async function confirmingRenders(
+    channel: string,
+    f: CompiledField,
+    scope: Record<string, unknown>,
+  ): Promise<string | undefined> {
+    for (let i = 0; i < CONFIRMING_RENDERS; i++) {
+      await nextLoopTurn();
+      const again = renderOnClock(channel, f, scope, true);
+      if ('text' in again) return again.text;
+    }
+    return undefined;
   }
 
   const pickLocale: TemplateRenderer['resolveLocale'] = (version, input) =>
@@ -205,7 +249,8 @@ export function createTemplateRenderer(
           const name = `${channel}.${f.field}`;
           let text = f.shared ? renders.outputs.get(name) : undefined;
           if (text === undefined) {
-            text = renderField(channel, f, scope, renders, name);
+            const field = renderField(channel, f, scope, renders, name);
+            text = typeof field === 'string' ? field : await field;
             if (f.shared) renders.outputs.set(name, text);
           }
           const dot = f.field.indexOf('.');
