@@ -29,3 +29,23 @@ export async function sequenceEvents(sql: TransactionalSqlClient, limit = 1000):
     return rows.length;
   });
 }
+
+/**
+ * Where a consumer starting "from now" begins: past the highest number given and past the committed events
+ * still waiting for one, which the sequencer numbers next, in append order, before anything appended later.
+ * The highest number alone would hand a new consumer the whole unnumbered backlog: nothing numbers events
+ * while no webhook exists, so the first endpoint would receive every event since the last one was deleted.
+ * Taken under the sequencer's lock, so no numbering runs between the two reads. An event appended after
+ * this is never skipped; one appended just before it by a transaction that commits later may take the
+ * place of an older event, which then goes out too.
+ */
+export async function startFromNow(sql: TransactionalSqlClient): Promise<bigint> {
+  return sql.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [SEQUENCER_LOCK]);
+    const { rows } = await tx.query<{ start: string }>(
+      `SELECT ((SELECT COALESCE(MAX(seq), 0) FROM "StatusEvent")
+             + (SELECT count(*) FROM "StatusEvent" WHERE seq IS NULL))::text AS start`,
+    );
+    return BigInt(rows[0]?.start ?? 0);
+  });
+}

@@ -13,7 +13,7 @@ import { decodeCursor, encodeCursor, keysetPage } from '../http/cursor';
 import { redactUrl } from '../http/redactUrl';
 import { jobStore } from '../scheduler/jobStore';
 import type { EgressGuard } from '../senders/egress';
-import { latestSeq } from '../events/eventLog';
+import { startFromNow } from '../events/sequencer';
 import { scheduleEndpoint, STATUS_WEBHOOK_JOB } from './webhookJobs';
 import { z } from 'zod';
 
@@ -102,7 +102,7 @@ export function createStatusWebhookService(deps: {
   return {
     async create(body, audit) {
       deps.egress.checkUrl(body.url);
-      const cursor = BigInt(await latestSeq(db.sql));
+      const cursor = await startFromNow(db.sql);
       const view = await db.prisma.$transaction(async (tx) => {
         const row = await tx.statusWebhook.create({
           data: {

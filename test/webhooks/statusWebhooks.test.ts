@@ -204,6 +204,35 @@ describeWith(['postgres', 'rabbitmq'], 'status webhooks', () => {
     }
   });
 
+  it('sends a new endpoint only what happened after it was created, though nothing numbered the events before', async () => {
+    // No endpoint exists (afterEach removed them), so nothing numbers this message's events.
+    await publish('wh-before-1', [{ userId: 'wh-b1' }]);
+    await eventually(async () => {
+      const m = await api<{ deliveries: Array<{ status: string }> }>('GET', '/v1/messages/wh-before-1');
+      return m.body.deliveries?.some((d) => d.status === 'sent');
+    });
+    const receiver = await startWebhookReceiver(SECRET);
+    try {
+      await register(receiver.url);
+      await publish('wh-after-1', [{ userId: 'wh-b2' }]);
+      const of = (id: string) => receiver.received.filter((r) => r.body.messageId === id);
+      await eventually(
+        async () => of('wh-after-1').length >= 3,
+        15_000,
+        'the new message accepted, sent, skipped',
+      );
+      await new Promise((r) => setTimeout(r, 500)); // an older event would come within a few polls
+      expect(of('wh-before-1')).toEqual([]);
+      expect(
+        of('wh-after-1')
+          .map((r) => r.body.type)
+          .sort(),
+      ).toEqual(['delivery.sent', 'delivery.skipped', 'message.accepted']); // mail skipped: no address
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('loses nothing while the receiver answers 500 for a while: retried with the same ids, each attempt listed', async () => {
     const receiver = await startWebhookReceiver(SECRET);
     try {
