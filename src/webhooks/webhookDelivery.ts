@@ -151,8 +151,14 @@ export function createWebhookJobHandler(
     let hook = found.rows[0];
     if (!hook || !hook.enabled) return;
     const secret = opts.secretBox.open(hook.secret).secret ?? '';
-    await sequenceEvents(sql);
-    const top = await latestSeq(sql);
+    // The sequencer numbers 1,000 events a call: past a backlog (events appended while no endpoint
+    // existed, which a new endpoint starts after), keep on until something lies beyond this cursor.
+    let numbered = await sequenceEvents(sql);
+    let top = await latestSeq(sql);
+    while (numbered > 0 && top <= Number(hook.cursor)) {
+      numbered = await sequenceEvents(sql);
+      top = await latestSeq(sql);
+    }
     const events = await readEventsAfter(sql, {
       afterSeq: Number(hook.cursor),
       upToSeq: top,
