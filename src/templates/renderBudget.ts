@@ -48,7 +48,7 @@ type CpuReader = (previous?: NodeJS.CpuUsage) => NodeJS.CpuUsage;
  * runaway. Node 20 has only the process's; the confirming renders cover it there.
  */
 const threadCpu = (process as { threadCpuUsage?: CpuReader }).threadCpuUsage;
-const readCpu: CpuReader = threadCpu ? threadCpu.bind(process) : process.cpuUsage.bind(process);
+export const readCpu: CpuReader = threadCpu ? threadCpu.bind(process) : process.cpuUsage.bind(process);
 
 /** A clock for a render starting now; `fresh` starts a new one even when a recent one could be shared. */
 export function startRenderClock(fresh = false): RenderClock {

@@ -1,5 +1,5 @@
 import { createLiquidEngines } from '../../src/templates/liquidEngine';
-import { RenderStarvedError } from '../../src/templates/renderBudget';
+import { readCpu, RenderStarvedError } from '../../src/templates/renderBudget';
 import { createTemplateRenderer, TemplateRenderError } from '../../src/templates/renderTemplate';
 import type { StoredTemplateVersion } from '../../src/templates/storedTemplateVersion';
 
@@ -84,13 +84,10 @@ describe('render budget', () => {
     expect(out.im?.body).toBe('3001');
   });
 
-  // The CPU reading the renderer judges by: the thread's where Node has it, else the process's.
-  const readCpu: (previous?: NodeJS.CpuUsage) => NodeJS.CpuUsage =
-    (process as { threadCpuUsage?: typeof process.cpuUsage }).threadCpuUsage?.bind(process) ??
-    process.cpuUsage.bind(process);
-  // Spins until it has used `ms` of that CPU, so a busy machine cannot make it look starved, and `ms` of
-  // wall time, so it passes the render limit even when the process's other threads (a loaded jest
-  // worker's concurrent GC) fill the process's CPU reading faster than the wall clock runs.
+  // Spins until it has used `ms` of the CPU the renderer judges by (readCpu), so a busy machine cannot
+  // make it look starved, and `ms` of wall time, so it passes the render limit even when the process's
+  // other threads (a loaded jest worker's concurrent GC) fill a process-wide reading faster than the
+  // wall clock runs.
   const spin = (ms: number) => {
     const startedAt = performance.now();
     const start = readCpu();
