@@ -35,6 +35,14 @@ export interface SendBudgetOptions {
   scope?: string;
 }
 
+/**
+ * How long after a send leaves the window by our clock its slot is given again: 2 % of the window. The vendor
+ * counts by its own clock when a request arrives; our send time is the answer's, later by the trip, but a
+ * clock stepped or running apart from the vendor's over a minute can eat that, and one request over the
+ * limit costs DingTalk's ten-minute block.
+ */
+export const slotMarginMs = (w: BudgetWindow): number => Math.ceil(w.windowMs / 50);
+
 /** Rows older than this are no longer needed by any window and are deleted as sends go by. */
 const KEEP_MS = 5 * 60_000;
 
@@ -116,9 +124,10 @@ async function activeHold(
 
 /**
  * Undefined when the window has room; else how long until it has: the `limit`-th most recent send
- * leaving the window is what frees a slot.
+ * leaving the window (and the margin after it) is what frees a slot.
  */
 async function windowWait(tx: SqlClient, key: string, w: BudgetWindow): Promise<number | undefined> {
+  const spanMs = w.windowMs + slotMarginMs(w);
   const { rows } = await tx.query<{ n: number; wait_ms: number | null }>(
     `WITH c AS (SELECT clock_timestamp() AS t),
           s AS (SELECT r."sentAt" FROM "RobotSend" r, c
@@ -126,12 +135,12 @@ async function windowWait(tx: SqlClient, key: string, w: BudgetWindow): Promise<
      SELECT (SELECT count(*)::int FROM s) AS n,
             (SELECT ceil(extract(epoch FROM s."sentAt" - c.t) * 1000 + $2::int)::int
                FROM s, c ORDER BY s."sentAt" DESC OFFSET $3::int - 1 LIMIT 1) AS wait_ms`,
-    [key, w.windowMs, w.limit],
+    [key, spanMs, w.limit],
   );
   const used = rows[0]?.n ?? 0;
   if (used < w.limit) return undefined;
-  const wait = rows[0]?.wait_ms ?? w.windowMs;
-  return Math.min(w.windowMs, Math.max(1, wait));
+  const wait = rows[0]?.wait_ms ?? spanMs;
+  return Math.min(spanMs, Math.max(1, wait));
 }
 
 function describeWindow(ms: number): string {

@@ -119,6 +119,38 @@ describeWith(
       return ids;
     }
 
+    /**
+     * Waits until the robot accepted `count` alerts; on a timeout the error says what was left: the robot's
+     * refusals, the account's holds, the template's unfinished deliveries and its due scheduler rows.
+     */
+    async function allPosted(
+      robot: FakeRobot,
+      code: string,
+      count: number,
+      timeoutMs: number,
+    ): Promise<void> {
+      try {
+        await eventually(async () => postedAlerts(robot).length >= count, timeoutMs, 'every alert posted');
+      } catch (err) {
+        const sql = h.runtime.ctx.db.sql;
+        const refused = robot.requests
+          .filter((r) => (r.answer as { errcode?: number }).errcode !== 0)
+          .map((r) => ({ at: new Date(r.receivedAt).toISOString(), answer: r.answer }));
+        const holds = (await sql.query(`SELECT key, "until", reason FROM "SendHold"`)).rows;
+        const pending = (
+          await sql.query(
+            `SELECT "messageId", status, attempts, reason, "nextAttemptAt" FROM "Delivery"
+              WHERE ("templateCode" = $1 OR "messageId" LIKE 'digest-%') AND status NOT IN ('sent', 'digested')`,
+            [code],
+          )
+        ).rows;
+        const jobs = (await sql.query(`SELECT kind, key, "runAt", attempts, "lastError" FROM "ScheduledJob"`))
+          .rows;
+        const state = { posted: postedAlerts(robot).length, refused, holds, pending, jobs };
+        throw new Error(`${(err as Error).message}; left: ${JSON.stringify(state)}`, { cause: err });
+      }
+    }
+
     const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
     beforeAll(async () => {
@@ -140,7 +172,7 @@ describeWith(
       async () => {
         const robot = await robotTemplate('burst', { onRateLimit: true });
         const ids = await publish('burst', 1, 200);
-        await eventually(async () => postedAlerts(robot).length >= 200, 4 * MINUTE, 'every alert posted');
+        await allPosted(robot, 'burst', 200, 4 * MINUTE);
         // Settled: nothing more comes (a post twice would show up here).
         await new Promise((r) => setTimeout(r, 2000));
         expect(postedAlerts(robot).sort((a, b) => a - b)).toEqual(range(1, 200));
@@ -196,11 +228,7 @@ describeWith(
             ),
           ),
         );
-        await eventually(
-          async () => postedAlerts(robot).length >= ids.length,
-          3 * MINUTE,
-          'every alert posted',
-        );
+        await allPosted(robot, 'topical', ids.length, 3 * MINUTE);
         await new Promise((r) => setTimeout(r, 2000));
         expect(postedAlerts(robot).sort((a, b) => a - b)).toEqual(range(1, ids.length));
         expectWithinBudget(robot);
@@ -241,11 +269,7 @@ describeWith(
           expect(m?.deliveries[0]?.digestMessageId ?? null).toBeNull();
           expect(m?.deliveries[0]?.reason).toMatch(/budget spent: 20 per minute/);
         }
-        await eventually(
-          async () => postedAlerts(robot).length >= ids.length,
-          3 * MINUTE,
-          'every alert posted',
-        );
+        await allPosted(robot, 'plain', ids.length, 3 * MINUTE);
         await new Promise((r) => setTimeout(r, 2000));
         expect(postsOf(robot).map((p) => p.alerts.length)).toEqual(ids.map(() => 1));
         expect(postedAlerts(robot).sort((a, b) => a - b)).toEqual(range(1, ids.length));
@@ -276,7 +300,7 @@ describeWith(
         h = await dep.start();
         api = heraldApi(h.baseUrl);
         await publish('restart', 61, 80);
-        await eventually(async () => postedAlerts(robot).length >= 80, 4 * MINUTE, 'every alert posted');
+        await allPosted(robot, 'restart', 80, 4 * MINUTE);
         await new Promise((r) => setTimeout(r, 2000));
         expect(postedAlerts(robot).sort((a, b) => a - b)).toEqual(range(1, 80));
         expectWithinBudget(robot);
