@@ -27,10 +27,13 @@ interface Post {
   alerts: number[];
 }
 
+/** DingTalk's answer code to one request (0: accepted). */
+const errcodeOf = (r: FakeRobot['requests'][number]) => (r.answer as { errcode?: number }).errcode;
+
 /** The posts the robot accepted, with the alert numbers each lists. */
 function postsOf(robot: FakeRobot): Post[] {
   return robot.requests
-    .filter((r) => (r.answer as { errcode?: number }).errcode === 0)
+    .filter((r) => errcodeOf(r) === 0)
     .map((r) => {
       const { title, text } = (r.body as { markdown: { title: string; text: string } }).markdown;
       return {
@@ -46,9 +49,7 @@ const postedAlerts = (robot: FakeRobot) => postsOf(robot).flatMap((p) => p.alert
 
 /** No minute (sliding, as DingTalk counts) held more than the budget, and the vendor refused nothing. */
 function expectWithinBudget(robot: FakeRobot): void {
-  expect(robot.requests.map((r) => (r.answer as { errcode?: number }).errcode)).toEqual(
-    robot.requests.map(() => 0),
-  );
+  expect(robot.requests.map(errcodeOf)).toEqual(robot.requests.map(() => 0));
   const times = postsOf(robot).map((p) => p.at);
   for (const t of times)
     expect(times.filter((x) => x > t - MINUTE && x <= t).length).toBeLessThanOrEqual(PER_MINUTE);
@@ -134,7 +135,7 @@ describeWith(
       } catch (err) {
         const sql = h.runtime.ctx.db.sql;
         const refused = robot.requests
-          .filter((r) => (r.answer as { errcode?: number }).errcode !== 0)
+          .filter((r) => errcodeOf(r) !== 0)
           .map((r) => ({ at: new Date(r.receivedAt).toISOString(), answer: r.answer }));
         const holds = (await sql.query(`SELECT key, "until", reason FROM "SendHold"`)).rows;
         const pending = (
