@@ -5,7 +5,7 @@ import type { ScenarioResult } from '../lib/report';
 import { round, expectCount } from '../lib/stats';
 import { JWT_SECRET } from '../../test/support/testHerald';
 import { rawConsumeRate } from './rawConsume';
-import { sqlStatements } from '../lib/sqlCount';
+import { sqlStatements, takeSqlProfile } from '../lib/sqlCount';
 
 interface SocketCounts {
   messageFrames: number;
@@ -73,6 +73,7 @@ export async function runDispatch(
     // busy machine moves far less than the wall-clock rate.
     const cpuBefore = process.cpuUsage();
     const sqlBefore = sqlStatements();
+    takeSqlProfile();
     worker = await bench.start('consumer', o.workerEnv);
     const timeoutMs = Math.max(60_000, expected * 5);
     const { counts, outside: sockets } = await waitForPipeline(bench.db, code, {
@@ -93,6 +94,8 @@ export async function runDispatch(
     const cpu = process.cpuUsage(cpuBefore);
     const cpuUsPerDelivery = (cpu.user + cpu.system) / expected;
     const sqlPerDelivery = (sqlStatements() - sqlBefore) / expected;
+    const profile = takeSqlProfile();
+    if (profile) console.log(`\n${profile}`);
     const end = Math.max(counts.lastAttemptAt, sockets.lastFrameAt);
     const seconds = (end - counts.firstAcceptedAt) / 1000;
     const figure = expected / seconds;

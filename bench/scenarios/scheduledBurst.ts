@@ -4,6 +4,7 @@ import type { Child } from '../lib/childRpc';
 import { waitForPipeline, type BenchDeployment } from '../lib/deployment';
 import type { ScenarioResult } from '../lib/report';
 import { expectCount, round, waitUntil } from '../lib/stats';
+import { sqlStatements, takeSqlProfile } from '../lib/sqlCount';
 
 /**
  * scheduled-burst: envelopes all scheduled for the same second (sendAt), held as scheduler rows by a
@@ -60,6 +61,9 @@ export async function runScheduledBurst(
       describe: () => `only ${held}/${o.envelopes} held before their second: give the scenario more lead`,
     });
     const heldBy = dueAt - Date.now();
+    takeSqlProfile();
+    const cpuBefore = process.cpuUsage();
+    const sqlBefore = sqlStatements();
     type SocketCounts = { distinctItems: number; lastFrameAt: number; open: number };
     const { counts, outside: sockets } = await waitForPipeline(bench.db, code, {
       outside: () => clients.call<SocketCounts>('counts'),
@@ -69,6 +73,10 @@ export async function runScheduledBurst(
       describe: (c, s) =>
         `scheduled-burst: ${c.completed}/${o.envelopes} completed, ${s.distinctItems} pushed`,
     });
+    const cpu = process.cpuUsage(cpuBefore);
+    const sqlPerEnvelope = (sqlStatements() - sqlBefore) / o.envelopes;
+    const profile = takeSqlProfile();
+    if (profile) console.log(`\n${profile}`);
     expectCount('scheduled-burst: sent attempt rows', counts.sentAttempts, o.envelopes);
     expectCount('scheduled-burst: distinct items pushed to sockets', sockets.distinctItems, o.envelopes);
     const { rows } = await bench.db.sql.query<{ first: string }>(
@@ -93,6 +101,8 @@ export async function runScheduledBurst(
       envelopes: o.envelopes,
       seconds: round(seconds, 2),
       heldWithMsToSpare: heldBy,
+      cpuUsPerEnvelope: round((cpu.user + cpu.system) / o.envelopes),
+      sqlPerEnvelope: round(sqlPerEnvelope, 2),
       firstSendAfterDueMs: firstSentAt - dueAt,
     };
   } finally {

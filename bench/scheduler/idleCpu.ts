@@ -23,6 +23,10 @@ async function main(): Promise<void> {
   if (backend === 'postgres') {
     if (!baseUrl) throw new Error('set BENCH_DATABASE_URL for the postgres run');
     env.DATABASE_URL = `${baseUrl}${baseUrl.includes('?') ? '&' : '?'}schema=${schema}`;
+    // A shared database asks for the secrets every instance must hold alike; this run makes up its own.
+    env.HERALD_SECRET_KEY = randomBytes(32).toString('base64');
+    env.HERALD_JWT_SECRET = randomBytes(32).toString('hex');
+    env.HERALD_ADMIN_TOKENS = randomBytes(24).toString('hex');
   }
   const runtime = await startRuntime(loadConfig(env), pino({ level: 'warn' }));
   await runtime.ctx.db.sql.query(

@@ -3,7 +3,6 @@ import os from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../db/database';
 import type { SqlClient } from '../db/sqlClient';
-import { createCallBatcher } from '../db/callBatcher';
 import { isTransientInfraError } from '../db/transientErrors';
 import { jobStore, type ClaimedJob, type JobToSchedule } from './jobStore';
 
@@ -42,6 +41,8 @@ export interface Scheduler {
 }
 
 const MAX_ERROR_BACKOFF_MS = 5 * 60_000;
+/** How long the next due time read by one claim is trusted while jobs run (their ends wake the loop). */
+const NEXT_DUE_REUSE_MS = 250;
 
 /** The notification channel of one schema's ScheduledJob table. */
 export const schedulerChannel = (schema: string): string => `herald_scheduler_${schema}`.slice(0, 63);
@@ -85,6 +86,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   let woken = false;
   let unlisten: (() => Promise<void>) | undefined;
   let renewTimer: NodeJS.Timeout | undefined;
+  /** When the next row may be claimed (of any priority; of priority 1 only), and when that was read. */
+  const nextDue = new Map<boolean, { at: number | undefined; readAt: number }>();
 
   const poke = () => {
     woken = true;
@@ -103,12 +106,36 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       wake = done;
     });
 
-  // The jobs finished together go in one statement (and one commit): a burst of due rows (100,000 sends
-  // scheduled for the same second) otherwise paid a commit flush per row.
-  const complete = createCallBatcher(async (jobs: ClaimedJob[]) => {
-    await jobStore.complete(db.sql, jobs);
-    return jobs.map(() => undefined);
-  });
+  // Finished jobs wait for the loop's next claim, which deletes their rows in its own statement: a burst
+  // of due rows (100,000 sends scheduled for the same second) paid a delete, and a commit, per claim.
+  // The job gives up its slot at once, so that same claim can fill it.
+  let finished: Array<{ job: ClaimedJob; resolve(): void }> = [];
+  const complete = (job: ClaimedJob) =>
+    new Promise<void>((resolve) => {
+      running.delete(job.id);
+      finished.push({ job, resolve });
+      poke();
+    });
+
+  /** The completions no claim will carry any more (the loop has ended): written in a statement of their own. */
+  async function flushFinished(): Promise<void> {
+    const list = finished;
+    finished = [];
+    if (!list.length) return;
+    try {
+      await jobStore.complete(
+        db.sql,
+        list.map((d) => d.job),
+      );
+    } catch (err) {
+      log.warn(
+        { err, jobs: list.length },
+        'scheduler: could not remove finished jobs; they run again when their leases end',
+      );
+    } finally {
+      for (const d of list) d.resolve();
+    }
+  }
 
   async function settle(job: ClaimedJob, outcome: JobOutcome | { error: unknown }): Promise<void> {
     for (let delay = 500; ; delay = Math.min(delay * 2, 15_000)) {
@@ -119,8 +146,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
             delayMs: backoff,
             error: String((outcome.error as Error)?.message ?? outcome.error).slice(0, 2000),
           });
+          nextDue.clear();
         } else if (outcome) {
           await jobStore.release(db.sql, job, { runAt: outcome.retryAt, payload: outcome.payload });
+          nextDue.clear();
         } else {
           await complete(job);
         }
@@ -157,43 +186,68 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     running.set(job.id, { job, done, urgent });
   }
 
+  /** Rows were added or moved (here, or by another instance's NOTIFY): what was read of them is stale. */
+  function rowsChanged(): void {
+    nextDue.clear();
+    poke();
+  }
+
+  /**
+   * How long to sleep after a claim that took less than it had room for. A job finishing wakes the loop
+   * anyway, so while jobs run the answer read last (within NEXT_DUE_REUSE_MS) stands in for a query per
+   * claim; new rows wake it by NOTIFY or poke.
+   */
+  async function sleepUntilDue(kinds: readonly string[], urgentOnly: boolean): Promise<void> {
+    const now = Date.now();
+    let known = nextDue.get(urgentOnly);
+    const reuse = !!known && running.size > 0 && now - known.readAt <= NEXT_DUE_REUSE_MS;
+    if (!known || !reuse) {
+      const ms = await jobStore.msUntilNext(db.sql, kinds, urgentOnly ? 1 : undefined);
+      known = { at: ms === undefined ? undefined : now + ms, readAt: now };
+      nextDue.set(urgentOnly, known);
+    }
+    const ms = known.at === undefined ? pollMs : Math.max(0, known.at - Date.now());
+    // 0: due rows exist but others hold them (or SKIP LOCKED passed them): look again shortly. An answer
+    // read earlier is trusted no longer than NEXT_DUE_REUSE_MS.
+    const cap = ms === 0 || reuse ? NEXT_DUE_REUSE_MS : pollMs;
+    await sleep(Math.min(ms || NEXT_DUE_REUSE_MS, cap));
+  }
+
   async function loop(): Promise<void> {
     const kinds = [...handlers.keys()];
     let failures = 0;
     while (!stopping) {
       woken = false;
+      const done = finished;
+      finished = [];
       try {
-        const claim = (limit: number, priority?: number) =>
-          jobStore.claim(db.sql, { kinds, limit, leaseMs, claimedBy, priority });
-        let urgentJobs: ClaimedJob[] = [];
-        if (reserved > 0 && running.size < concurrency + reserved) {
-          urgentJobs = await claim(concurrency + reserved - running.size, 1);
-          for (const job of urgentJobs) run(job, true);
-        }
         const normalRunning = [...running.values()].filter((r) => !r.urgent).length;
-        const free = Math.min(concurrency - normalRunning, concurrency + reserved - running.size);
-        if (free > 0) {
-          const jobs = await claim(free, reserved > 0 ? 0 : undefined);
-          for (const job of jobs) run(job);
-          failures = 0;
-          if (jobs.length || urgentJobs.length) continue;
-          const next = await jobStore.msUntilNext(db.sql, kinds);
-          if (next === 0) {
-            // Due rows exist but others hold them (or SKIP LOCKED passed them): look again shortly.
-            await sleep(Math.min(pollMs, 250));
-            continue;
-          }
-          await sleep(Math.min(next ?? pollMs, pollMs));
-        } else if (reserved > 0 && running.size < concurrency + reserved) {
-          failures = 0;
-          if (urgentJobs.length) continue;
-          // Full of other work: a new critical row wakes this loop (NOTIFY); one that comes due does not.
-          const next = await jobStore.msUntilNext(db.sql, kinds, 1);
-          await sleep(Math.min(next === 0 ? 250 : (next ?? pollMs), pollMs));
-        } else {
-          await sleep(pollMs);
-        }
+        const total = concurrency + reserved - running.size;
+        const free = Math.max(0, Math.min(concurrency - normalRunning, total));
+        const urgentSlots = reserved > 0 ? Math.max(0, total) : undefined;
+        const jobs =
+          free > 0 || (urgentSlots ?? 0) > 0 || done.length
+            ? await jobStore.claim(db.sql, {
+                kinds,
+                limit: free,
+                leaseMs,
+                claimedBy,
+                urgentSlots,
+                done: done.map((d) => d.job),
+              })
+            : [];
+        for (const d of done) d.resolve();
+        failures = 0;
+        for (const job of jobs) run(job, job.urgent);
+        const ordinary = jobs.filter((j) => !j.urgent).length;
+        const room = urgentSlots ?? free;
+        // Every slot taken: a job that ends wakes the loop. Else the lane that came back short is empty.
+        if (jobs.length >= room) await sleep(pollMs);
+        else if (ordinary < Math.min(free, room - (jobs.length - ordinary)))
+          await sleepUntilDue(kinds, false);
+        else await sleepUntilDue(kinds, true);
       } catch (err) {
+        finished.unshift(...done);
         failures++;
         if (failures === 1 || !isTransientInfraError(err))
           log.warn({ err: (err as Error).message }, 'scheduler: cannot read due work; trying again');
@@ -210,14 +264,14 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     async schedule(jobs, tx) {
       const list = Array.isArray(jobs) ? (jobs as JobToSchedule[]) : [jobs as JobToSchedule];
       await scheduleInTransaction(tx ?? db.sql, channel, list);
-      if (!tx) poke();
+      if (!tx) rowsChanged();
     },
     unschedule: (kind, key) => jobStore.removeKey(db.sql, kind, key),
     async start() {
       if (started) return;
       started = true;
       if (!handlers.size) return;
-      unlisten = await db.listen(channel, poke).catch((err: unknown) => {
+      unlisten = await db.listen(channel, rowsChanged).catch((err: unknown) => {
         log.warn({ err }, 'scheduler: LISTEN unavailable; polling only');
         return undefined;
       });
@@ -236,6 +290,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       poke();
       await loopDone;
       while (running.size) await Promise.allSettled([...running.values()].map((r) => r.done));
+      await flushFinished();
       if (renewTimer) clearInterval(renewTimer);
       await unlisten?.();
     },

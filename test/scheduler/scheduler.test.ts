@@ -111,6 +111,47 @@ for (const backend of backends) {
       await until(async () => (await pendingRows(t.db)) === 0);
     });
 
+    it('sleeps its full poll interval when no row of its kinds exists', async () => {
+      // Some other kind's row is due: it is not this scheduler's to wait for.
+      await jobStore.insert(t.db.sql, [{ kind: 'test.other', payload: {}, dueAt: new Date() }]);
+      expect(await jobStore.msUntilNext(t.db.sql, ['test.idle'])).toBeUndefined();
+      expect(await jobStore.msUntilNext(t.db.sql, ['test.other'])).toBe(0);
+      let statements = 0;
+      const counted = {
+        ...t.db,
+        sql: {
+          ...t.db.sql,
+          query: ((text: string, params?: readonly unknown[]) => {
+            statements++;
+            return t.db.sql.query(text, params);
+          }) as typeof t.db.sql.query,
+        },
+      };
+      const s = createScheduler({ db: counted, log, pollMs: 1000, reserved: 1 });
+      started.push(s);
+      s.register('test.idle', async () => undefined);
+      await s.start();
+      await new Promise((r) => setTimeout(r, 3000));
+      // A claim and a look at the next due time per wake: the start and three polls. Reading "no rows"
+      // as "due now" polled every 250 ms (24 statements).
+      expect(statements).toBeLessThanOrEqual(10);
+    });
+
+    it('removes the row of a job that finished just before stop()', async () => {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let ran = 0;
+      const s = await start('test.stop', async () => {
+        ran++;
+        await held;
+      });
+      await s.schedule({ kind: 'test.stop', payload: {}, dueAt: new Date() });
+      await until(() => ran === 1);
+      release();
+      await s.stop();
+      expect(await pendingRows(t.db)).toBe(0);
+    });
+
     it('collapses a repeated key unless asked to replace it', async () => {
       const s = createScheduler({ db: t.db, log });
       const later = new Date(Date.now() + 60_000);
