@@ -2,6 +2,7 @@ import type { SqlClient, TransactionalSqlClient } from '../db/sqlClient';
 import { DIGEST_JOB } from '../delivery/digestState';
 import type { MessageStatus } from '../delivery/statuses';
 import { ENVELOPE_JOB } from '../scheduler/envelopeJobs';
+import { sequenceEvents } from '../events/sequencer';
 
 /** Message statuses nothing moves on from; a message in any other status is never removed. */
 export const FINISHED_MESSAGE_STATUSES: readonly MessageStatus[] = [
@@ -50,7 +51,7 @@ export interface PurgeBatch {
  * their deliveries and attempts with them (ON DELETE CASCADE), each leaving a PurgedMessage record of its
  * id and final status; read inbox items read before the cutoff go; records of removed messages that were
  * themselves made before the cutoff go; status events and webhook attempts made before the cutoff go
- * (events only as `EVENTS_DONE_WITH` allows); finished digest windows that ended before the cutoff go
+ * (events only as `EVENTS_DONE_WITH` allows, numbered first by `numberOldEvents` when no endpoint did); finished digest windows that ended before the cutoff go
  * (as `DIGEST_WINDOWS_DONE_WITH` allows); throttle windows and deduplication keys whose window has
  * passed go (whatever the cutoff: they decide nothing any more). A message with a delivery still queued,
  * sending or retrying, or collected into a digest window still kept, is kept whatever its status says. Rows locked by a writer are skipped (SKIP LOCKED),
@@ -76,6 +77,7 @@ export async function purgeBatch(
     cutoff,
     limits.rows,
   );
+  const numbered = await numberOldEvents(db, cutoff, limits.rows);
   const statusEvents = await deleteByIds(
     db,
     `SELECT e.id FROM "StatusEvent" e WHERE ${EVENTS_DONE_WITH}
@@ -111,10 +113,26 @@ export async function purgeBatch(
     more:
       messages.full ||
       expired.full ||
-      [inboxItems, purgedRecords, statusEvents, webhookAttempts, digestWindows].some(
+      [numbered, inboxItems, purgedRecords, statusEvents, webhookAttempts, digestWindows].some(
         (n) => n === limits.rows,
       ),
   };
+}
+
+/**
+ * Numbers the events still unnumbered when the oldest of them is older than the cutoff. Nothing else
+ * numbers events while no webhook endpoint exists, and only numbered events are ever removed, so without
+ * this the log grew for good. Numbering is the sequencer's own step, under its lock, so it keeps what
+ * startFromNow counts on (highest number plus the unnumbered) for an endpoint created meanwhile; deleting
+ * unnumbered events instead would shrink that count under it and hide its first events. Returns how many
+ * it numbered.
+ */
+async function numberOldEvents(db: TransactionalSqlClient, cutoff: Date, limit: number): Promise<number> {
+  const { rows } = await db.query<{ old: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM "StatusEvent" WHERE seq IS NULL AND "occurredAt" < $1) AS old`,
+    [cutoff],
+  );
+  return rows[0]?.old ? sequenceEvents(db, limit) : 0;
 }
 
 /**

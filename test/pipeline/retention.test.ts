@@ -1,5 +1,6 @@
 import { createHeraldPublisher, type HeraldPublisher } from '../../src/sdk/publisher';
 import { purgeBatch } from '../../src/retention/purge';
+import { sequenceEvents, startFromNow } from '../../src/events/sequencer';
 import { describeWith, TEST_AMQP_URL } from '../support/services';
 import {
   createTestDeployment,
@@ -293,6 +294,34 @@ describeWith(['postgres', 'rabbitmq'], 'retention (HERALD_RETENTION)', () => {
     await event(8, 3);
     await purgeBatch(sql(), cutoff());
     expect(await left()).toEqual([6, 8]);
+  });
+
+  it('numbers, then removes, old status events no endpoint ever numbered; an endpoint made meanwhile misses nothing', async () => {
+    const cutoff = () => new Date(Date.now() - 86_400_000);
+    const unnumbered = (messageId: string, daysAgo: number) =>
+      sql().query(
+        `INSERT INTO "StatusEvent" (id, type, "messageId", payload, "occurredAt")
+         VALUES (gen_random_uuid(), 'message.accepted', $1, '{}', now() - $2 * interval '1 day')`,
+        [messageId, daysAgo],
+      );
+    // With no webhook endpoint nothing numbers events, and only numbered ones were ever removed.
+    expect(await count('StatusWebhook')).toBe(0);
+    for (let i = 0; i < 3; i++) await unnumbered('unnumbered-gone', 3);
+    await unnumbered('unnumbered-recent', 0);
+    // Where an endpoint created now would start reading.
+    const start = await startFromNow(sql());
+
+    await purgeBatch(sql(), cutoff());
+    expect(await count('StatusEvent', `"messageId" = 'unnumbered-gone'`)).toBe(0);
+    expect(await count('StatusEvent', `"messageId" = 'unnumbered-recent'`)).toBe(1);
+
+    await unnumbered('after-purge', 0);
+    await sequenceEvents(sql());
+    const { rows } = await sql().query<{ seq: string }>(
+      `SELECT seq::text FROM "StatusEvent" WHERE "messageId" = 'after-purge'`,
+    );
+    // Deleting the unnumbered events instead would have numbered this one at or below `start`.
+    expect(BigInt(rows[0]?.seq ?? 0)).toBeGreaterThan(start);
   });
 
   it('removes finished digest windows once their digest message is gone, then the messages they collected', async () => {
