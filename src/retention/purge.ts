@@ -51,8 +51,8 @@ export interface PurgeBatch {
  * their deliveries and attempts with them (ON DELETE CASCADE), each leaving a PurgedMessage record of its
  * id and final status; read inbox items read before the cutoff go; records of removed messages that were
  * themselves made before the cutoff go; status events and webhook attempts made before the cutoff go
- * (events only as `EVENTS_DONE_WITH` allows, numbered first by `numberOldEvents` when no endpoint did); finished digest windows that ended before the cutoff go
- * (as `DIGEST_WINDOWS_DONE_WITH` allows); throttle windows and deduplication keys whose window has
+ * (events only as `EVENTS_DONE_WITH` allows, numbered first by `numberOldEvents` when no endpoint did);
+ * finished digest windows that ended before the cutoff go (as `DIGEST_WINDOWS_DONE_WITH` allows); throttle windows and deduplication keys whose window has
  * passed go (whatever the cutoff: they decide nothing any more). A message with a delivery still queued,
  * sending or retrying, or collected into a digest window still kept, is kept whatever its status says. Rows locked by a writer are skipped (SKIP LOCKED),
  * so a purge never waits on dispatch.
