@@ -77,7 +77,7 @@ export async function purgeBatch(
     cutoff,
     limits.rows,
   );
-  const numbered = await numberOldEvents(db, cutoff, limits.rows);
+  await numberOldEvents(db, cutoff);
   const statusEvents = await deleteByIds(
     db,
     `SELECT e.id FROM "StatusEvent" e WHERE ${EVENTS_DONE_WITH}
@@ -113,26 +113,28 @@ export async function purgeBatch(
     more:
       messages.full ||
       expired.full ||
-      [numbered, inboxItems, purgedRecords, statusEvents, webhookAttempts, digestWindows].some(
+      [inboxItems, purgedRecords, statusEvents, webhookAttempts, digestWindows].some(
         (n) => n === limits.rows,
       ),
   };
 }
 
 /**
- * Numbers the events still unnumbered when the oldest of them is older than the cutoff. Nothing else
+ * Numbers every event still unnumbered once the oldest of them is older than the cutoff. Nothing else
  * numbers events while no webhook endpoint exists, and only numbered events are ever removed, so without
- * this the log grew for good. Numbering is the sequencer's own step, under its lock, so it keeps what
- * startFromNow counts on (highest number plus the unnumbered) for an endpoint created meanwhile; deleting
- * unnumbered events instead would shrink that count under it and hide its first events. Returns how many
- * it numbered.
+ * this the log grew for good. All of them at once, not a batch: the sequencer finds its work by sorting
+ * every unnumbered event, so leaving the retention window's worth unnumbered would make each batch sort
+ * all of it; after the first run only the events since the last one are left. Numbering is the
+ * sequencer's own step, under its lock, so it keeps what startFromNow counts on (highest number plus the
+ * unnumbered) for an endpoint created meanwhile; deleting unnumbered events instead would shrink that
+ * count under it and hide the endpoint's first events.
  */
-async function numberOldEvents(db: TransactionalSqlClient, cutoff: Date, limit: number): Promise<number> {
+async function numberOldEvents(db: TransactionalSqlClient, cutoff: Date): Promise<void> {
   const { rows } = await db.query<{ old: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM "StatusEvent" WHERE seq IS NULL AND "occurredAt" < $1) AS old`,
     [cutoff],
   );
-  return rows[0]?.old ? sequenceEvents(db, limit) : 0;
+  if (rows[0]?.old) await sequenceEvents(db, Number.MAX_SAFE_INTEGER);
 }
 
 /**
